@@ -1,0 +1,79 @@
+"""Configuration: defaults, overridden by ``SFA_*`` environment variables, overridden by the
+mapping given to ``create_app``. Read in the factory, never at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "SECRET_KEY": None,  # None: generated once and kept in the instance folder
+    "ACCESS_TOKEN_TTL": 900,
+    "REFRESH_TOKEN_TTL": 90 * 24 * 3600,
+    "MAX_BODY_BYTES": 2 * 1024 * 1024,
+    "MAX_IMPORT_BYTES": 256 * 1024 * 1024,
+    "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
+    "PASSWORD_MEMORY_KIB": 19456,  # OWASP Argon2id: m=19 MiB, t=2, p=1
+    "PASSWORD_ITERATIONS": 2,
+    "TRUSTED_PROXIES": 0,
+    "TIMEZONE": "America/Bogota",
+    "LOG_LEVEL": "INFO",
+    "LOG_JSON": True,
+    "SQLITE_BUSY_TIMEOUT_MS": 30000,
+    "DB_RETRY_ATTEMPTS": 6,
+}
+
+_CONVERTERS = {int: int, bool: lambda v: v.strip().lower() in {"1", "true", "yes", "on"}}
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``SFA_<KEY>`` variables for every known key, converted to the default's type."""
+    found: dict[str, Any] = {}
+    for key, default in DEFAULTS.items():
+        raw = environ.get(f"SFA_{key}")
+        if raw is None:
+            continue
+        convert = _CONVERTERS.get(type(default), str)
+        try:
+            found[key] = convert(raw)
+        except ValueError as exc:
+            raise ValueError(f"SFA_{key}: cannot read {raw!r} as {type(default).__name__}") from exc
+    return found
+
+
+def resolve(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults < environment < overrides, with the instance-folder fallbacks filled in."""
+    settings = dict(DEFAULTS)
+    settings.update(from_environment(os.environ))
+    settings.update(overrides or {})
+    folder = Path(instance_path)
+    if not settings["DATABASE_URL"]:
+        folder.mkdir(parents=True, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{folder / 'sfa.db'}"
+    settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = _instance_secret(folder)
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """PostgreSQL URLs without a driver use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _instance_secret(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,231 @@
+"""Importing master data from the ERP: validate the whole document, then apply it in one
+transaction. Upserts by natural key; records not in the file are untouched; an invalid file
+imports nothing; importing the same file twice changes nothing the second time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from sfa.accounts.models import Account, Contact
+from sfa.auth.passwords import PasswordHasher
+from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
+from sfa.columns import utcnow
+from sfa.erp.imports import people
+from sfa.erp.imports.rules import KnownKeys, reference_errors
+from sfa.erp.imports.schemas import SECTIONS, ImportDocument
+from sfa.erp.imports.upsert import SectionCount, upsert
+from sfa.errors import ValidationFailed, flatten_messages
+from sfa.forecasts.models import Quota
+from sfa.territories.models import Territory
+from sfa.territories.services import rebuild_closure
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass
+class ImportReport:
+    format: str
+    sections: dict[str, SectionCount] = field(default_factory=dict)
+    duration_ms: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return any(c.created or c.updated for c in self.sections.values())
+
+
+def validate_document(session: Session, raw: Any) -> dict[str, Any]:
+    """The loaded document, or :class:`ValidationFailed` listing every error with its path."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed([{"path": "$", "message": "the import must be a JSON object"}])
+    errors: list[dict[str, str]] = []
+    loaded: dict[str, Any] = {}
+    try:
+        loaded = ImportDocument().load(raw)
+    except ValidationError as exc:
+        errors.extend(flatten_messages(exc.messages))
+    errors.extend(reference_errors(raw, known_keys(session)))
+    if errors:
+        raise ValidationFailed(sorted(errors, key=_path_order), "the import file is not valid")
+    return loaded
+
+
+def import_document(
+    session: Session,
+    hasher: PasswordHasher,
+    raw: Any,
+    today: date,
+    progress: ProgressFactory | None = None,
+) -> ImportReport:
+    started = time.perf_counter()
+    document = validate_document(session, raw)
+    report = ImportReport(format=document["format"])
+    now = utcnow()
+
+    def step(section: str) -> Callable[[int], None] | None:
+        return progress(section, len(document[section])) if progress else None
+
+    territory_ids = _territories(session, document["territories"], now, report, step)
+    report.sections["users"] = people.import_users(
+        session, hasher, document["users"], territory_ids, today, now, step("users")
+    )
+    report.sections["products"], skus = upsert(
+        session,
+        Product,
+        ["sku"],
+        [_pick(r, "sku", "name", "product_line", "unit", "active") for r in document["products"]],
+        now,
+        step("products"),
+    )
+    skus = skus | _ids(session, Product, "sku")
+    price_lists = _price_lists(session, document["price_lists"], skus, now, report, step)
+    accounts = _accounts(session, document["accounts"], territory_ids, price_lists, now, report, step)
+    report.sections["contacts"], _ = upsert(
+        session,
+        Contact,
+        ["code"],
+        [
+            {**_pick(r, "code", "name", "specialty", "phone", "email", "active"),
+             "account_id": accounts[r["account"]]}
+            for r in document["contacts"]
+        ],
+        now,
+        step("contacts"),
+    )
+    report.sections["stock"], _ = upsert(
+        session,
+        StockLevel,
+        ["product_id"],
+        [{"product_id": skus[r["sku"]], "available": r["available"]} for r in document["stock"]],
+        now,
+        step("stock"),
+    )
+    report.sections["quotas"], _ = upsert(
+        session,
+        Quota,
+        ["territory_id", "period", "product_line"],
+        [
+            {**_pick(r, "period", "product_line", "amount", "units"),
+             "territory_id": territory_ids[r["territory"]]}
+            for r in document["quotas"]
+        ],
+        now,
+        step("quotas"),
+    )
+    session.commit()
+    report.sections = {s: report.sections.get(s, SectionCount()) for s in SECTIONS}
+    report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return report
+
+
+def known_keys(session: Session) -> KnownKeys:
+    parent = aliased(Territory)
+    tree = session.execute(
+        select(Territory.code, parent.code).outerjoin(parent, parent.id == Territory.parent_id)
+    ).tuples()
+    return KnownKeys(
+        territory_parents=dict(tree),
+        price_lists=set(session.scalars(select(PriceList.code))),
+        accounts=set(session.scalars(select(Account.code))),
+        skus=set(session.scalars(select(Product.sku))),
+        product_lines=set(session.scalars(select(Product.product_line).distinct())),
+    )
+
+
+def _territories(session, rows, now, report, step) -> dict[str, str]:  # noqa: ANN001
+    known = _ids(session, Territory, "code")
+    ordered = _parents_first(rows)
+    count = SectionCount()
+    tick = step("territories")
+    before = dict(session.execute(select(Territory.code, Territory.parent_id)).tuples())
+    structure_changed = False
+    for level in ordered:  # one level at a time, so a parent always exists before its child
+        desired = [
+            {**_pick(r, "code", "name", "type", "active"),
+             "parent_id": known[r["parent"]] if r["parent"] else None}
+            for r in level
+        ]
+        level_count, ids = upsert(session, Territory, ["code"], desired, now, tick)
+        known.update(ids)
+        count.add(level_count)
+        structure_changed |= any(
+            before.get(d["code"], "missing") != d["parent_id"] for d in desired
+        )
+    if structure_changed:
+        rebuild_closure(session)
+    report.sections["territories"] = count
+    return known
+
+
+def _parents_first(rows: list[dict]) -> list[list[dict]]:
+    in_file = {r["code"]: r for r in rows}
+    depth: dict[str, int] = {}
+
+    def depth_of(code: str) -> int:
+        if code not in depth:
+            parent = in_file[code]["parent"]
+            depth[code] = 0 if parent not in in_file else depth_of(parent) + 1
+        return depth[code]
+
+    levels: dict[int, list[dict]] = {}
+    for row in rows:
+        levels.setdefault(depth_of(row["code"]), []).append(row)
+    return [levels[d] for d in sorted(levels)]
+
+
+def _price_lists(session, rows, skus, now, report, step) -> dict[str, str]:  # noqa: ANN001
+    report.sections["price_lists"], ids = upsert(
+        session,
+        PriceList,
+        ["code"],
+        [_pick(r, "code", "name", "currency", "active") for r in rows],
+        now,
+        step("price_lists"),
+    )
+    items = [
+        {"price_list_id": ids[r["code"]], "product_id": skus[i["sku"]], "price": i["price"]}
+        for r in rows
+        for i in r["items"]
+    ]
+    item_count, _ = upsert(session, PriceListItem, ["price_list_id", "product_id"], items, now)
+    report.sections["price_list_items"] = item_count
+    return ids | _ids(session, PriceList, "code")
+
+
+def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> dict[str, str]:  # noqa: ANN001
+    fields = ("code", "name", "kind", "tax_id", "address", "city", "phone", "email", "channel",
+              "credit_limit", "active")
+    desired = [
+        {
+            **_pick(r, *fields),
+            "territory_id": territory_ids[r["territory"]],
+            "price_list_id": price_lists[r["price_list"]] if r["price_list"] else None,
+        }
+        for r in rows
+    ]
+    report.sections["accounts"], _ = upsert(
+        session, Account, ["code"], desired, now, step("accounts")
+    )
+    return _ids(session, Account, "code")
+
+
+def _ids(session: Session, model: type, key: str) -> dict[str, str]:
+    return dict(session.execute(select(getattr(model, key), model.id)).tuples())
+
+
+def _pick(row: dict, *names: str) -> dict:
+    return {name: row[name] for name in names}
+
+
+def _path_order(error: dict[str, str]) -> tuple:
+    section = error["path"].split("[", 1)[0].split(".", 1)[0]
+    order = list(SECTIONS).index(section) if section in SECTIONS else -1
+    digits = "".join(ch if ch.isdigit() else " " for ch in error["path"]).split()
+    return (order, [int(d) for d in digits], error["path"])
