@@ -20,9 +20,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sfa.auth.services import AuthSettings
     from sfa.db import configure_engine, db, engine_options
     from sfa.http import access, errors, observability
+    from sfa.http.json import WireJSONProvider
     from sfa.http.openapi import build_openapi
 
     app = Flask(__name__, static_folder=None)
+    app.json = WireJSONProvider(app)
     resolved = settings.resolve(app.instance_path, config)
     app.config.update(resolved)
     app.config.update(
@@ -33,7 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=resolved["MAX_BODY_BYTES"],
         VERSION=__version__,
     )
-    app.json.sort_keys = False
     if resolved["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=resolved["TRUSTED_PROXIES"])  # type: ignore[method-assign]
 

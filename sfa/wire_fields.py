@@ -38,9 +38,11 @@ class AmountField(fields.Decimal):
         super().__init__(as_string=False, allow_nan=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise ValidationError("Not a valid number.")
-        amount = Decimal(value)
+        # A float (from Python callers; JSON input arrives as Decimal) is read by its shortest
+        # repr, i.e. the digits that were written, not its binary expansion.
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not amount.is_finite() or amount.as_tuple().exponent < -AMOUNT_SCALE:  # type: ignore[operator]
             raise ValidationError(f"Must have at most {AMOUNT_SCALE} decimal places.")
         if abs(amount) >= Decimal(10) ** 14:

@@ -16,7 +16,7 @@ from sfa.territories.rules import closure_pairs
 
 def rebuild_closure(session: Session) -> None:
     """Recompute the closure table from the parent links (does not commit)."""
-    parents = dict(session.execute(select(Territory.id, Territory.parent_id)).tuples().all())
+    parents = dict(session.execute(select(Territory.id, Territory.parent_id)).all())
     session.execute(delete(TerritoryClosure))
     rows = [
         {"ancestor_id": a, "descendant_id": d, "depth": depth}

@@ -129,7 +129,7 @@ def known_keys(session: Session) -> KnownKeys:
     parent = aliased(Territory)
     tree = session.execute(
         select(Territory.code, parent.code).outerjoin(parent, parent.id == Territory.parent_id)
-    ).tuples()
+    ).all()
     return KnownKeys(
         territory_parents=dict(tree),
         price_lists=set(session.scalars(select(PriceList.code))),
@@ -144,7 +144,7 @@ def _territories(session, rows, now, report, step) -> dict[str, str]:  # noqa: A
     ordered = _parents_first(rows)
     count = SectionCount()
     tick = step("territories")
-    before = dict(session.execute(select(Territory.code, Territory.parent_id)).tuples())
+    before = dict(session.execute(select(Territory.code, Territory.parent_id)).all())
     structure_changed = False
     for level in ordered:  # one level at a time, so a parent always exists before its child
         desired = [
@@ -217,7 +217,7 @@ def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> d
 
 
 def _ids(session: Session, model: type, key: str) -> dict[str, str]:
-    return dict(session.execute(select(getattr(model, key), model.id)).tuples())
+    return dict(session.execute(select(getattr(model, key), model.id)).all())
 
 
 def _pick(row: dict, *names: str) -> dict:
