@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         max_failures_per_address=resolved["LOGIN_MAX_FAILURES_PER_ADDRESS"],
     )
     app.extensions["sfa.metrics"] = observability.install(app)
+    app.before_request(access.reject_nul_characters)
     app.before_request(access.enforce_access)
     errors.register_error_handlers(app)
     _register_blueprints(app)

@@ -91,7 +91,8 @@ def read_only() -> Iterator[None]:
 
 
 def begin_read_only() -> object:
-    """Like :func:`read_only` for callers that span hooks; pass the result to :func:`end_read_only`."""
+    """Like :func:`read_only`, for callers that span request hooks; pass the result to
+    :func:`end_read_only`."""
     return _sqlite_begin.set("BEGIN")
 
 

@@ -9,6 +9,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from sfa.wire_fields import Text
+
 T = TypeVar("T")
 MAX_LIMIT = 500
 
@@ -21,7 +23,7 @@ class Page(Generic[T]):
 
 class PageQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
-    after = fields.String(load_default=None, validate=validate.Length(max=200))
+    after = Text(load_default=None, validate=validate.Length(max=200))
 
 
 def fetch_page(

@@ -48,3 +48,13 @@ class AmountField(fields.Decimal):
         if abs(amount) >= Decimal(10) ** 14:
             raise ValidationError("Amount is too large.")
         return amount
+
+
+class Text(fields.String):
+    """A string without NUL characters, which PostgreSQL cannot store in text."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain the NUL character.")
+        return text

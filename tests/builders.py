@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from sfa.clock import today
-from sfa.db import db
+from sfa.db import Base, db
 from sfa.erp.imports.services import import_document
 
 PASSWORD = "field-force-2026"
@@ -27,41 +28,98 @@ WORLD: dict[str, Any] = {
     "users": [
         {"email": "admin@example.com", "name": "Admin", "role": "admin", "password": PASSWORD},
         {"email": "erp@example.com", "name": "ERP", "role": "erp", "password": PASSWORD},
-        {"email": "manager.andina@example.com", "name": "Manager Andina", "role": "manager",
-         "password": PASSWORD, "territories": ["CO-AND"]},
-        {"email": "rep.medellin@example.com", "name": "Rep Medellin", "role": "rep",
-         "password": PASSWORD, "territories": ["CO-ANT-01"]},
-        {"email": "rep.bogota@example.com", "name": "Rep Bogota", "role": "rep",
-         "password": PASSWORD, "territories": ["CO-BOG-01"]},
-        {"email": "rep.barranquilla@example.com", "name": "Rep Barranquilla", "role": "rep",
-         "password": PASSWORD, "territories": ["CO-BAQ-01"]},
+        {
+            "email": "manager.andina@example.com",
+            "name": "Manager Andina",
+            "role": "manager",
+            "password": PASSWORD,
+            "territories": ["CO-AND"],
+        },
+        {
+            "email": "rep.medellin@example.com",
+            "name": "Rep Medellin",
+            "role": "rep",
+            "password": PASSWORD,
+            "territories": ["CO-ANT-01"],
+        },
+        {
+            "email": "rep.bogota@example.com",
+            "name": "Rep Bogota",
+            "role": "rep",
+            "password": PASSWORD,
+            "territories": ["CO-BOG-01"],
+        },
+        {
+            "email": "rep.barranquilla@example.com",
+            "name": "Rep Barranquilla",
+            "role": "rep",
+            "password": PASSWORD,
+            "territories": ["CO-BAQ-01"],
+        },
     ],
     "products": [
-        {"sku": "P-0001", "name": "Acetaminofen 500 mg x 100", "product_line": "ANALGESICS",
-         "unit": "box", "active": True},
-        {"sku": "P-0002", "name": "Amoxicilina 500 mg x 50", "product_line": "ANTIBIOTICS",
-         "unit": "box", "active": True},
+        {
+            "sku": "P-0001",
+            "name": "Acetaminofen 500 mg x 100",
+            "product_line": "ANALGESICS",
+            "unit": "box",
+            "active": True,
+        },
+        {
+            "sku": "P-0002",
+            "name": "Amoxicilina 500 mg x 50",
+            "product_line": "ANTIBIOTICS",
+            "unit": "box",
+            "active": True,
+        },
     ],
     "price_lists": [
-        {"code": "RETAIL", "name": "Retail", "currency": "COP",
-         "items": [{"sku": "P-0001", "price": 12500}, {"sku": "P-0002", "price": 30250.5}]},
+        {
+            "code": "RETAIL",
+            "name": "Retail",
+            "currency": "COP",
+            "items": [{"sku": "P-0001", "price": 12500}, {"sku": "P-0002", "price": 30250.5}],
+        },
     ],
     "accounts": [
-        {"code": f"A-{territory}-{n}", "name": f"Drogueria {territory} {n}", "kind": "pharmacy",
-         "tax_id": "900123456", "address": "Cl 80 #45-10", "city": "Medellin",
-         "phone": "+57 604 555 0101", "email": None, "channel": "retail",
-         "territory": territory, "price_list": "RETAIL", "credit_limit": 5000000, "active": True}
+        {
+            "code": f"A-{territory}-{n}",
+            "name": f"Drogueria {territory} {n}",
+            "kind": "pharmacy",
+            "tax_id": "900123456",
+            "address": "Cl 80 #45-10",
+            "city": "Medellin",
+            "phone": "+57 604 555 0101",
+            "email": None,
+            "channel": "retail",
+            "territory": territory,
+            "price_list": "RETAIL",
+            "credit_limit": 5000000,
+            "active": True,
+        }
         for territory in ("CO-ANT-01", "CO-BOG-01", "CO-BAQ-01")
         for n in (1, 2)
     ],
     "contacts": [
-        {"code": f"C-{territory}-1", "account": f"A-{territory}-1", "name": "Dra. Example",
-         "specialty": "pediatrics", "phone": "+57 300 555 0101", "email": "dra@example.com"}
+        {
+            "code": f"C-{territory}-1",
+            "account": f"A-{territory}-1",
+            "name": "Dra. Example",
+            "specialty": "pediatrics",
+            "phone": "+57 300 555 0101",
+            "email": "dra@example.com",
+        }
         for territory in ("CO-ANT-01", "CO-BOG-01", "CO-BAQ-01")
     ],
     "stock": [{"sku": "P-0001", "available": 1200}, {"sku": "P-0002", "available": 0}],
-    "quotas": [{"territory": "CO-ANT-01", "period": "2026-12", "product_line": "ANALGESICS",
-                "amount": 100000000}],
+    "quotas": [
+        {
+            "territory": "CO-ANT-01",
+            "period": "2026-12",
+            "product_line": "ANALGESICS",
+            "amount": 100000000,
+        }
+    ],
 }
 
 
@@ -77,13 +135,30 @@ def load(app: Flask, document: dict[str, Any] | None = None):  # noqa: ANN201
         return import_document(db.session, hasher, document or world(), today())
 
 
+def snapshot(app: Flask) -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order: equal snapshots mean nothing was written."""
+    with app.app_context():
+        return {
+            table.name: [
+                tuple(row)
+                for row in db.session.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in Base.metadata.sorted_tables
+        }
+
+
 def sign_in(
     client: FlaskClient, email: str, device_id: str = "device-1", password: str = PASSWORD
 ) -> dict[str, Any]:
     response = client.post(
         "/api/v1/auth/login",
-        json={"email": email, "password": password, "device_id": device_id,
-              "device_name": "Test phone", "platform": "android"},
+        json={
+            "email": email,
+            "password": password,
+            "device_id": device_id,
+            "device_name": "Test phone",
+            "platform": "android",
+        },
     )
     assert response.status_code == 200, response.get_json()
     return response.get_json()

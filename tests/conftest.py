@@ -44,23 +44,25 @@ def postgres_admin_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A database of this worker's own on the test PostgreSQL server, migrated to head."""
+def postgres_url() -> Iterator[str]:
+    """A database of this test process's own on the test PostgreSQL server, migrated to head,
+    dropped at the end (named by worker and process, so concurrent runs never collide)."""
     admin_url = postgres_admin_url()
+    name = f"sfa_test_{_worker()}_{os.getpid()}"
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            name = f"sfa_test_{_worker()}"
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
     except Exception as exc:  # no server, no driver, no rights: the PostgreSQL half skips
         pytest.skip(f"PostgreSQL not reachable at {make_url(admin_url).render_as_string()}: {exc}")
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

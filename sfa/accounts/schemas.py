@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from sfa.pagination import PageQuerySchema, page_schema
+from sfa.wire_fields import Text
 
 
 class AccountSchema(Schema):
@@ -37,8 +38,8 @@ class ContactSchema(Schema):
 
 
 class AccountQuerySchema(PageQuerySchema):
-    territory_id = fields.String(load_default=None, validate=validate.Length(max=36))
-    search = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    territory_id = Text(load_default=None, validate=validate.Length(max=36))
+    search = Text(load_default=None, validate=validate.Length(min=1, max=100))
 
 
 class ContactListSchema(Schema):

@@ -59,9 +59,9 @@ def list_contacts(
 
 def get_contact(session: Session, principal: Principal, contact_id: str, on: date) -> Contact:
     query = _in_scope(
-        select(Contact).join(Account, Account.id == Contact.account_id).where(
-            Contact.id == contact_id
-        ),
+        select(Contact)
+        .join(Account, Account.id == Contact.account_id)
+        .where(Contact.id == contact_id),
         principal,
         on,
     )

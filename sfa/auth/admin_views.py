@@ -25,7 +25,14 @@ def _hasher():
     return current_app.extensions["sfa.auth"].hasher
 
 
-@endpoint(bp, "/users", roles=ADMIN, summary="List users", query=UserQuerySchema(), response=UserListSchema())
+@endpoint(
+    bp,
+    "/users",
+    roles=ADMIN,
+    summary="List users",
+    query=UserQuerySchema(),
+    response=UserListSchema(),
+)
 def list_users(query: dict):
     return {"items": users.list_users(db.session, query["role"])}
 

@@ -6,20 +6,21 @@ from marshmallow import Schema, fields, validate
 
 from sfa.auth.models import ROLES
 from sfa.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from sfa.wire_fields import Text
 
 _password = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
 
 
 class LoginSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
-    device_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    device_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    platform = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    password = Text(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
+    device_id = Text(required=True, validate=validate.Length(min=1, max=128))
+    device_name = Text(required=True, validate=validate.Length(min=1, max=200))
+    platform = Text(required=True, validate=validate.Length(min=1, max=40))
 
 
 class RefreshSchema(Schema):
-    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    refresh_token = Text(required=True, validate=validate.Length(min=1, max=200))
 
 
 class UserSummarySchema(Schema):
@@ -58,20 +59,20 @@ class UserListSchema(Schema):
 
 class UserCreateSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    password = fields.String(load_default=None, validate=_password)
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    role = Text(required=True, validate=validate.OneOf(ROLES))
+    password = Text(load_default=None, validate=_password)
 
 
 class UserUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    role = fields.String(validate=validate.OneOf(ROLES))
+    name = Text(validate=validate.Length(min=1, max=200))
+    role = Text(validate=validate.OneOf(ROLES))
     active = fields.Boolean()
-    password = fields.String(validate=_password)
+    password = Text(validate=_password)
 
 
 class UserQuerySchema(Schema):
-    role = fields.String(load_default=None, validate=validate.OneOf(ROLES))
+    role = Text(load_default=None, validate=validate.OneOf(ROLES))
 
 
 class DeviceSchema(Schema):
@@ -91,8 +92,8 @@ class DeviceListSchema(Schema):
 
 
 class DeviceQuerySchema(Schema):
-    user_id = fields.String(load_default=None, validate=validate.Length(max=36))
+    user_id = Text(load_default=None, validate=validate.Length(max=36))
 
 
 class RevokeSchema(Schema):
-    reason = fields.String(load_default="revoked by an administrator", validate=validate.Length(max=200))
+    reason = Text(load_default="revoked by an administrator", validate=validate.Length(max=200))

@@ -125,7 +125,7 @@ def refresh(session: Session, settings: AuthSettings, refresh_token: str) -> Iss
         revoke_device(session, device.id, reason="refresh token reused", commit=False)
         session.commit()
         raise DeviceRevoked("refresh token reused; the device has been revoked")
-    if token.revoked_at is not None and token.used_at is None:
+    if token.revoked_at is not None:  # ended by logout, a new sign-in, or a retry
         raise Unauthorized("refresh token has been revoked", code="invalid_token")
     if token.expires_at <= now:
         raise Unauthorized("refresh token has expired; sign in again", code="token_expired")
@@ -241,7 +241,9 @@ def _revoke_tokens(session: Session, device_id: str, now: datetime) -> None:
 
 
 def _is_retry(session: Session, settings: AuthSettings, token: AuthToken, now: datetime) -> bool:
-    if token.used_at is None or now - token.used_at > timedelta(seconds=settings.refresh_reuse_grace):
+    if token.used_at is None or now - token.used_at > timedelta(
+        seconds=settings.refresh_reuse_grace
+    ):
         return False
     later_used = session.scalar(
         select(AuthToken.id).where(

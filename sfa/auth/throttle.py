@@ -13,9 +13,7 @@ from sfa.auth.models import LoginFailure
 from sfa.errors import Throttled
 
 
-def check(
-    session: Session, limits: Sequence[tuple[str, int]], window: int, now: datetime
-) -> None:
+def check(session: Session, limits: Sequence[tuple[str, int]], window: int, now: datetime) -> None:
     """Raise :class:`Throttled` if any ``(key, max_failures)`` has reached its limit."""
     since = now - timedelta(seconds=window)
     for key, limit in limits:
@@ -34,9 +32,7 @@ def check(
 
 
 def record_failure(session: Session, keys: Sequence[str], window: int, now: datetime) -> None:
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.at <= now - timedelta(seconds=window))
-    )
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - timedelta(seconds=window)))
     session.add_all(LoginFailure(key=key, at=now) for key in keys)
 
 

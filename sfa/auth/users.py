@@ -23,7 +23,9 @@ def create_user(
     email = normalise_email(email)
     _check(role=role, password=password)
     if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("a user with this email exists", code="user_exists", details={"email": email})
+        raise Conflict(
+            "a user with this email exists", code="user_exists", details={"email": email}
+        )
     user = User(
         email=email,
         name=name,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from sfa.pagination import PageQuerySchema, page_schema
+from sfa.wire_fields import Text
 
 
 class ProductSchema(Schema):
@@ -15,7 +16,7 @@ class ProductSchema(Schema):
 
 
 class ProductQuerySchema(PageQuerySchema):
-    product_line = fields.String(load_default=None, validate=validate.Length(max=64))
+    product_line = Text(load_default=None, validate=validate.Length(max=64))
 
 
 class PriceListSchema(Schema):

@@ -30,12 +30,16 @@ def list_products(query: dict):
     return services.list_products(db.session, **query)
 
 
-@endpoint(bp, "/products/<product_id>", roles=ALL_ROLES, summary="One product", response=ProductSchema())
+@endpoint(
+    bp, "/products/<product_id>", roles=ALL_ROLES, summary="One product", response=ProductSchema()
+)
 def get_product(product_id: str):
     return services.get_product(db.session, product_id)
 
 
-@endpoint(bp, "/price-lists", roles=ALL_ROLES, summary="Price lists", response=PriceListListSchema())
+@endpoint(
+    bp, "/price-lists", roles=ALL_ROLES, summary="Price lists", response=PriceListListSchema()
+)
 def list_price_lists():
     return {"items": services.list_price_lists(db.session)}
 

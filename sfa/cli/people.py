@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from sfa.auth import services, users as user_admin
+from sfa.auth import services
+from sfa.auth import users as user_admin
 from sfa.db import db
 
 
@@ -80,7 +81,8 @@ def list_devices(lazy, email: str | None) -> None:  # noqa: ANN001
         for device in services.list_devices(db.session, user_id):
             state = f"REVOKED {device.revoked_at:%Y-%m-%d}" if device.revoked_at else "active"
             click.echo(
-                f"{device.id}  {state:<18} {device.platform:<10} {device.name}  (user {device.user_id})"
+                f"{device.id}  {state:<18} {device.platform:<10} {device.name}"
+                f"  (user {device.user_id})"
             )
 
 

@@ -7,12 +7,20 @@ from flask import Flask, current_app, g, request
 from sfa.auth import services as auth_services
 from sfa.auth.principal import Principal
 from sfa.db import db
-from sfa.errors import Forbidden, PayloadTooLarge, Unauthorized
+from sfa.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 
 
 def current_principal() -> Principal:
     """The authenticated caller of this request (routes that are not public only)."""
     return g.principal
+
+
+def reject_nul_characters() -> None:
+    """A NUL in the path or query is never meaningful, and PostgreSQL cannot compare text
+    with one: refuse it up front (bodies are checked field by field by the schemas)."""
+    query = request.query_string
+    if "\x00" in request.path or b"%00" in query or b"\x00" in query:
+        raise BadRequest("the URL contains a NUL character", code="invalid_characters")
 
 
 def enforce_access() -> None:
@@ -28,9 +36,7 @@ def enforce_access() -> None:
         request.max_content_length = current_app.config[limit] if isinstance(limit, str) else limit
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
-        raise PayloadTooLarge(
-            f"request body exceeds {limit} bytes", details={"limit_bytes": limit}
-        )
+        raise PayloadTooLarge(f"request body exceeds {limit} bytes", details={"limit_bytes": limit})
     if not roles:
         return
     principal = _authenticate()
@@ -43,9 +49,7 @@ def _authenticate() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(
-            "a bearer access token is required", code="authentication_required"
-        )
+        raise Unauthorized("a bearer access token is required", code="authentication_required")
     return auth_services.authenticate(db.session, token.strip())
 
 

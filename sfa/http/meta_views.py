@@ -19,17 +19,25 @@ class HealthSchema(Schema):
     version = fields.String(dump_only=True)
 
 
-@endpoint(bp, "/healthz", roles=PUBLIC, summary="Liveness and database check", response=HealthSchema())
+@endpoint(
+    bp, "/healthz", roles=PUBLIC, summary="Liveness and database check", response=HealthSchema()
+)
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except Exception as exc:  # any database failure means unhealthy, not a 500
         db.session.rollback()
         raise Unavailable(
-            "database unreachable", code="database_unavailable", details={"reason": type(exc).__name__}
+            "database unreachable",
+            code="database_unavailable",
+            details={"reason": type(exc).__name__},
         ) from None
     db.session.rollback()
-    return {"status": "ok", "database": db.engine.dialect.name, "version": current_app.config["VERSION"]}
+    return {
+        "status": "ok",
+        "database": db.engine.dialect.name,
+        "version": current_app.config["VERSION"],
+    }
 
 
 @endpoint(bp, "/metrics", roles=PUBLIC, summary="Prometheus metrics (text exposition format)")

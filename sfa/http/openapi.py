@@ -90,4 +90,7 @@ def _operation(declared: EndpointSpec, path_args: set[str]) -> dict[str, Any]:
 def _success(declared: EndpointSpec) -> dict[str, Any]:
     if declared.response is None:
         return {"description": "success", "content": {"application/json": {"schema": {}}}}
-    return {"description": "success", "content": {"application/json": {"schema": declared.response}}}
+    return {
+        "description": "success",
+        "content": {"application/json": {"schema": declared.response}},
+    }

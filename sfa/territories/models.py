@@ -43,7 +43,8 @@ class TerritoryClosure(Base):
 
 
 class TerritoryAssignment(Base):
-    """A user's role in a territory over a validity period (``valid_to`` inclusive, open if null)."""
+    """A user's role in a territory over a validity period (``valid_to`` inclusive; open if
+    null)."""
 
     __tablename__ = "territory_assignments"
     __table_args__ = (

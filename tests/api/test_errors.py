@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.builders import headers_for, load
 
@@ -43,8 +45,9 @@ def assert_error(response, status: int, code: str) -> dict:
 )
 def test_malformed_json_is_a_400_on_every_write_route(app, client, admin_headers, raw):
     for method, path in write_routes(app):
-        response = client.open(path, method=method, data=raw, headers=admin_headers,
-                               content_type="application/json")
+        response = client.open(
+            path, method=method, data=raw, headers=admin_headers, content_type="application/json"
+        )
         assert response.status_code < 500, (method, path, response.get_data(as_text=True))
         if response.status_code == 400:
             assert_error(response, 400, "malformed_json")
@@ -63,8 +66,14 @@ def test_an_empty_body_gets_empty_body(client):
 def test_unknown_fields_are_rejected_with_their_path(client):
     response = client.post(
         "/api/v1/auth/login",
-        json={"email": "a@example.com", "password": "x", "device_id": "d", "device_name": "n",
-              "platform": "android", "is_admin": True},
+        json={
+            "email": "a@example.com",
+            "password": "x",
+            "device_id": "d",
+            "device_name": "n",
+            "platform": "android",
+            "is_admin": True,
+        },
     )
     error = assert_error(response, 422, "validation_failed")
     assert {"path": "is_admin", "message": "Unknown field."} in error["details"]["errors"]
@@ -72,22 +81,28 @@ def test_unknown_fields_are_rejected_with_their_path(client):
 
 @pytest.mark.parametrize("body", [[], "text", 12, None, True])
 def test_a_body_that_is_not_an_object_is_a_422(client, body):
-    response = client.post("/api/v1/auth/login", data=json.dumps(body),
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/login", data=json.dumps(body), content_type="application/json"
+    )
     assert_error(response, 422, "validation_failed")
 
 
 def test_an_oversize_body_is_a_413_before_anything_is_read(client):
-    response = client.post("/api/v1/auth/login", data=b"x" * (17 * 1024),
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/login", data=b"x" * (17 * 1024), content_type="application/json"
+    )
     error = assert_error(response, 413, "payload_too_large")
     assert error["details"]["limit_bytes"] == 16 * 1024
 
 
 def test_an_oversize_body_on_a_general_route_uses_the_global_limit(app, client, admin_headers):
     big = json.dumps({"reason": "x" * app.config["MAX_BODY_BYTES"]})
-    response = client.post("/api/v1/admin/devices/any/revoke", data=big, headers=admin_headers,
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/admin/devices/any/revoke",
+        data=big,
+        headers=admin_headers,
+        content_type="application/json",
+    )
     assert_error(response, 413, "payload_too_large")
 
 
@@ -99,8 +114,9 @@ def test_unknown_routes_and_methods_answer_in_the_error_shape(client):
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=100000", "limit=abc", "colour=red"])
 def test_bad_query_parameters_are_a_422(client, admin_headers, query):
-    assert_error(client.get(f"/api/v1/accounts?{query}", headers=admin_headers), 422,
-                 "validation_failed")
+    assert_error(
+        client.get(f"/api/v1/accounts?{query}", headers=admin_headers), 422, "validation_failed"
+    )
 
 
 def test_an_unexpected_failure_is_a_500_that_reveals_nothing(app, client, admin_headers, caplog):
@@ -123,24 +139,75 @@ def _with_access(fn, original):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=20,
 )
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@hypothesis_settings(max_examples=60, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=json_values, route_index=st.integers(min_value=0, max_value=1000))
-def test_no_json_document_on_any_write_route_produces_a_500(app, client, admin_headers, body,
-                                                             route_index):
+def test_no_json_document_on_any_write_route_produces_a_500(
+    app, client, admin_headers, body, route_index
+):
     routes = write_routes(app)
     method, path = routes[route_index % len(routes)]
     if path.endswith("/logout"):
         return  # would end the session the other examples use
-    response = client.open(path, method=method, data=json.dumps(body), headers=admin_headers,
-                           content_type="application/json")
+    response = client.open(
+        path,
+        method=method,
+        data=json.dumps(body),
+        headers=admin_headers,
+        content_type="application/json",
+    )
     assert response.status_code < 500, (method, path, body, response.get_data(as_text=True))
     if response.status_code >= 400:
         assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(segment=st.text(max_size=40), value=st.text(max_size=40))
+def test_no_path_segment_or_query_value_produces_a_500(app, client, admin_headers, segment, value):
+    from urllib.parse import quote
+
+    for path in (
+        "/api/v1/accounts/{}",
+        "/api/v1/contacts/{}",
+        "/api/v1/territories/{}",
+        "/api/v1/products/{}",
+        "/api/v1/price-lists/{}/items",
+    ):
+        url = path.format(quote(segment, safe="")) + "?after=" + quote(value, safe="")
+        response = client.get(url, headers=admin_headers)
+        assert response.status_code < 500, (url, response.get_data(as_text=True))
+    response = client.get(
+        "/api/v1/accounts?search=" + quote(value or "x", safe=""), headers=admin_headers
+    )
+    assert response.status_code < 500, (value, response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("field", ["device_id", "device_name", "platform", "password"])
+def test_a_nul_character_in_a_login_field_is_a_422_at_that_field(client, field):
+    body = {
+        "email": "a@example.com",
+        "password": "secret-password",
+        "device_id": "d",
+        "device_name": "n",
+        "platform": "android",
+        field: "bad\x00value",
+    }
+    error = assert_error(client.post("/api/v1/auth/login", json=body), 422, "validation_failed")
+    assert error["details"]["errors"] == [
+        {"path": field, "message": "Must not contain the NUL character."}
+    ]
+
+
+def test_a_nul_character_in_the_url_is_refused(client, admin_headers):
+    response = client.get("/api/v1/accounts/abc%00def", headers=admin_headers)
+    assert_error(response, 400, "invalid_characters")

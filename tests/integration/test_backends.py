@@ -14,7 +14,6 @@ from sfa.db import db, read_only, run_with_retry
 from sfa.territories.models import Territory
 from tests.builders import load
 
-
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 postgresql_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
@@ -22,10 +21,16 @@ postgresql_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=Tr
 @sqlite_only
 def test_sqlite_acknowledged_writes_are_durable(app):
     with app.app_context():
-        pragma = {name: db.session.execute(text(f"PRAGMA {name}")).scalar()
-                  for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
-    assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1,
-                      "busy_timeout": 30000}
+        pragma = {
+            name: db.session.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "busy_timeout": 30000,
+    }
 
 
 def _other_writer(app) -> sqlite3.Connection:

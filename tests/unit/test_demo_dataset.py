@@ -9,11 +9,32 @@ import pytest
 
 from sfa.demo.dataset import DEMO_PASSWORD, build_demo_document, demo_logins
 
-LENGTH_LIMITS = {"code": 64, "sku": 64, "territory": 64, "account": 64, "parent": 64,
-                 "price_list": 64, "product_line": 64, "name": 200, "phone": 40, "email": 254,
-                 "tax_id": 40, "address": 300, "city": 100, "specialty": 100, "channel": 40}
-KEYS = {"territories": "code", "users": "email", "accounts": "code", "contacts": "code",
-        "products": "sku", "price_lists": "code", "stock": "sku"}
+LENGTH_LIMITS = {
+    "code": 64,
+    "sku": 64,
+    "territory": 64,
+    "account": 64,
+    "parent": 64,
+    "price_list": 64,
+    "product_line": 64,
+    "name": 200,
+    "phone": 40,
+    "email": 254,
+    "tax_id": 40,
+    "address": 300,
+    "city": 100,
+    "specialty": 100,
+    "channel": 40,
+}
+KEYS = {
+    "territories": "code",
+    "users": "email",
+    "accounts": "code",
+    "contacts": "code",
+    "products": "sku",
+    "price_lists": "code",
+    "stock": "sku",
+}
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +149,9 @@ def test_every_amount_is_a_whole_number_of_pesos(document):
 
 
 def test_wholesale_is_cheaper_than_retail_for_every_product(document):
-    retail, wholesale = ({i["sku"]: i["price"] for i in pl["items"]}
-                         for pl in document["price_lists"][:2])
+    retail, wholesale = (
+        {i["sku"]: i["price"] for i in pl["items"]} for pl in document["price_lists"][:2]
+    )
     assert all(wholesale[sku] < price for sku, price in retail.items())
 
 

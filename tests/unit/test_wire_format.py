@@ -10,8 +10,13 @@ from sfa.http.json import wire_number
 
 @pytest.mark.parametrize(
     "amount, expected",
-    [("5000000.0000", "5000000"), ("30250.5000", "30250.5"), ("0.0001", "0.0001"),
-     ("123456789012345678", "123456789012345678"), ("99999999999.9999", "99999999999.9999")],
+    [
+        ("5000000.0000", "5000000"),
+        ("30250.5000", "30250.5"),
+        ("0.0001", "0.0001"),
+        ("123456789012345678", "123456789012345678"),
+        ("99999999999.9999", "99999999999.9999"),
+    ],
 )
 def test_amounts_go_out_as_json_numbers_with_their_exact_digits(amount, expected):
     assert json.dumps(wire_number(Decimal(amount))) == expected

@@ -80,13 +80,19 @@ def _assign(session: Session, user: User, wanted: set[str], today: date, now: da
             continue
         changed = True
         if assignment.valid_from >= today:
-            session.execute(delete(TerritoryAssignment).where(TerritoryAssignment.id == assignment.id))
+            session.execute(
+                delete(TerritoryAssignment).where(TerritoryAssignment.id == assignment.id)
+            )
         else:
             assignment.valid_to = today - timedelta(days=1)
     for territory_id in sorted(wanted - held):
         session.add(
             TerritoryAssignment(
-                user_id=user.id, territory_id=territory_id, role=role, valid_from=today, created_at=now
+                user_id=user.id,
+                territory_id=territory_id,
+                role=role,
+                valid_from=today,
+                created_at=now,
             )
         )
         changed = True

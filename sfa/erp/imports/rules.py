@@ -24,7 +24,7 @@ class KnownKeys:
     price_lists: set[str] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)
     skus: set[str] = field(default_factory=set)
-    product_lines: set[str] = field(default_factory=set)
+    product_lines: dict[str, str] = field(default_factory=dict)  # sku -> product line
 
 
 def rows(document: Mapping[str, Any], section: str) -> Iterator[tuple[int, dict]]:
@@ -66,7 +66,7 @@ def reference_errors(document: Mapping[str, Any], known: KnownKeys) -> list[Erro
     price_lists = known.price_lists | _file_keys(document, "price_lists", "code")
     accounts = known.accounts | _file_keys(document, "accounts", "code")
     skus = known.skus | _file_keys(document, "products", "sku")
-    lines = known.product_lines | _file_keys(document, "products", "product_line")
+    lines = _product_lines(document, known)
     errors.extend(_user_errors(document, parents))
     errors.extend(_refs(document, "accounts", "territory", parents, "territory"))
     errors.extend(_refs(document, "accounts", "price_list", price_lists, "price list"))
@@ -117,6 +117,16 @@ def _duplicates(
         else:
             first_seen[key] = index
     return errors
+
+
+def _product_lines(document: Mapping[str, Any], known: KnownKeys) -> set[str]:
+    """The product lines after the import: a product in the file takes its line from the file."""
+    lines = dict(known.product_lines)
+    for _, record in rows(document, "products"):
+        sku, line = text(record, "sku"), text(record, "product_line")
+        if sku is not None and line is not None:
+            lines[sku] = line
+    return set(lines.values())
 
 
 def _merged_tree(document: Mapping[str, Any], known: KnownKeys) -> dict[str, str | None]:

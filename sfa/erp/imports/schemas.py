@@ -10,13 +10,16 @@ from marshmallow import Schema, fields, validate
 from sfa.accounts.models import ACCOUNT_KINDS
 from sfa.auth.models import ROLES
 from sfa.territories.models import TERRITORY_TYPES
-from sfa.wire_fields import AmountField, StrictBoolean, StrictInteger
+from sfa.wire_fields import AmountField, StrictBoolean, StrictInteger, Text
 
 FORMAT = "sfa-import/1"
 _code = validate.Length(min=1, max=64)
 _name = validate.Length(min=1, max=200)
-_period = validate.Regexp(re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), error="Must be a month as YYYY-MM.")
+_period = validate.Regexp(
+    re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), error="Must be a month as YYYY-MM."
+)
 _nonneg = validate.Range(min=0)
+_count = validate.Range(min=0, max=2**63 - 1)  # a 64-bit integer column on every backend
 
 
 def _optional(field_class, **kwargs):  # noqa: ANN001, ANN202
@@ -24,80 +27,80 @@ def _optional(field_class, **kwargs):  # noqa: ANN001, ANN202
 
 
 class TerritoryRow(Schema):
-    code = fields.String(required=True, validate=_code)
-    name = fields.String(required=True, validate=_name)
-    parent = fields.String(required=True, allow_none=True, validate=_code)
-    type = fields.String(required=True, validate=validate.OneOf(TERRITORY_TYPES))
+    code = Text(required=True, validate=_code)
+    name = Text(required=True, validate=_name)
+    parent = Text(required=True, allow_none=True, validate=_code)
+    type = Text(required=True, validate=validate.OneOf(TERRITORY_TYPES))
     active = StrictBoolean(load_default=True)
 
 
 class UserRow(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=_name)
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    password = _optional(fields.String, validate=validate.Length(min=8, max=256))
-    territories = fields.List(fields.String(validate=_code), load_default=list)
+    name = Text(required=True, validate=_name)
+    role = Text(required=True, validate=validate.OneOf(ROLES))
+    password = _optional(Text, validate=validate.Length(min=8, max=256))
+    territories = fields.List(Text(validate=_code), load_default=list)
     active = StrictBoolean(load_default=True)
 
 
 class AccountRow(Schema):
-    code = fields.String(required=True, validate=_code)
-    name = fields.String(required=True, validate=_name)
-    kind = fields.String(required=True, validate=validate.OneOf(ACCOUNT_KINDS))
-    tax_id = _optional(fields.String, validate=validate.Length(max=40))
-    address = _optional(fields.String, validate=validate.Length(max=300))
-    city = _optional(fields.String, validate=validate.Length(max=100))
-    phone = _optional(fields.String, validate=validate.Length(max=40))
+    code = Text(required=True, validate=_code)
+    name = Text(required=True, validate=_name)
+    kind = Text(required=True, validate=validate.OneOf(ACCOUNT_KINDS))
+    tax_id = _optional(Text, validate=validate.Length(max=40))
+    address = _optional(Text, validate=validate.Length(max=300))
+    city = _optional(Text, validate=validate.Length(max=100))
+    phone = _optional(Text, validate=validate.Length(max=40))
     email = _optional(fields.Email, validate=validate.Length(max=254))
-    channel = _optional(fields.String, validate=validate.Length(max=40))
-    territory = fields.String(required=True, validate=_code)
-    price_list = _optional(fields.String, validate=_code)
+    channel = _optional(Text, validate=validate.Length(max=40))
+    territory = Text(required=True, validate=_code)
+    price_list = _optional(Text, validate=_code)
     credit_limit = _optional(AmountField, validate=_nonneg)
     active = StrictBoolean(load_default=True)
 
 
 class ContactRow(Schema):
-    code = fields.String(required=True, validate=_code)
-    account = fields.String(required=True, validate=_code)
-    name = fields.String(required=True, validate=_name)
-    specialty = _optional(fields.String, validate=validate.Length(max=100))
-    phone = _optional(fields.String, validate=validate.Length(max=40))
+    code = Text(required=True, validate=_code)
+    account = Text(required=True, validate=_code)
+    name = Text(required=True, validate=_name)
+    specialty = _optional(Text, validate=validate.Length(max=100))
+    phone = _optional(Text, validate=validate.Length(max=40))
     email = _optional(fields.Email, validate=validate.Length(max=254))
     active = StrictBoolean(load_default=True)
 
 
 class ProductRow(Schema):
-    sku = fields.String(required=True, validate=_code)
-    name = fields.String(required=True, validate=_name)
-    product_line = fields.String(required=True, validate=_code)
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    sku = Text(required=True, validate=_code)
+    name = Text(required=True, validate=_name)
+    product_line = Text(required=True, validate=_code)
+    unit = Text(required=True, validate=validate.Length(min=1, max=20))
     active = StrictBoolean(load_default=True)
 
 
 class PriceItemRow(Schema):
-    sku = fields.String(required=True, validate=_code)
+    sku = Text(required=True, validate=_code)
     price = AmountField(required=True, validate=_nonneg)
 
 
 class PriceListRow(Schema):
-    code = fields.String(required=True, validate=_code)
-    name = fields.String(required=True, validate=_name)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    code = Text(required=True, validate=_code)
+    name = Text(required=True, validate=_name)
+    currency = Text(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
     items = fields.List(fields.Nested(PriceItemRow), load_default=list)
     active = StrictBoolean(load_default=True)
 
 
 class StockRow(Schema):
-    sku = fields.String(required=True, validate=_code)
-    available = StrictInteger(required=True, validate=_nonneg)
+    sku = Text(required=True, validate=_code)
+    available = StrictInteger(required=True, validate=_count)
 
 
 class QuotaRow(Schema):
-    territory = fields.String(required=True, validate=_code)
-    period = fields.String(required=True, validate=_period)
-    product_line = fields.String(required=True, validate=_code)
+    territory = Text(required=True, validate=_code)
+    period = Text(required=True, validate=_period)
+    product_line = Text(required=True, validate=_code)
     amount = AmountField(required=True, validate=_nonneg)
-    units = _optional(StrictInteger, validate=_nonneg)
+    units = _optional(StrictInteger, validate=_count)
 
 
 SECTIONS: dict[str, type[Schema]] = {
@@ -113,7 +116,7 @@ SECTIONS: dict[str, type[Schema]] = {
 
 
 class ImportDocument(Schema):
-    format = fields.String(required=True, validate=validate.Equal(FORMAT))
+    format = Text(required=True, validate=validate.Equal(FORMAT))
     territories = fields.List(fields.Nested(TerritoryRow), load_default=list)
     users = fields.List(fields.Nested(UserRow), load_default=list)
     products = fields.List(fields.Nested(ProductRow), load_default=list)

@@ -4,6 +4,7 @@ imports nothing; importing the same file twice changes nothing the second time."
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,17 @@ from sfa.territories.models import Territory
 from sfa.territories.services import rebuild_closure
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
+REPORT_SECTIONS = (
+    "territories",
+    "users",
+    "products",
+    "price_lists",
+    "price_list_items",
+    "accounts",
+    "contacts",
+    "stock",
+    "quotas",
+)
 
 
 @dataclass
@@ -86,14 +98,18 @@ def import_document(
     )
     skus = skus | _ids(session, Product, "sku")
     price_lists = _price_lists(session, document["price_lists"], skus, now, report, step)
-    accounts = _accounts(session, document["accounts"], territory_ids, price_lists, now, report, step)
+    accounts = _accounts(
+        session, document["accounts"], territory_ids, price_lists, now, report, step
+    )
     report.sections["contacts"], _ = upsert(
         session,
         Contact,
         ["code"],
         [
-            {**_pick(r, "code", "name", "specialty", "phone", "email", "active"),
-             "account_id": accounts[r["account"]]}
+            {
+                **_pick(r, "code", "name", "specialty", "phone", "email", "active"),
+                "account_id": accounts[r["account"]],
+            }
             for r in document["contacts"]
         ],
         now,
@@ -112,15 +128,17 @@ def import_document(
         Quota,
         ["territory_id", "period", "product_line"],
         [
-            {**_pick(r, "period", "product_line", "amount", "units"),
-             "territory_id": territory_ids[r["territory"]]}
+            {
+                **_pick(r, "period", "product_line", "amount", "units"),
+                "territory_id": territory_ids[r["territory"]],
+            }
             for r in document["quotas"]
         ],
         now,
         step("quotas"),
     )
     session.commit()
-    report.sections = {s: report.sections.get(s, SectionCount()) for s in SECTIONS}
+    report.sections = {s: report.sections.get(s, SectionCount()) for s in REPORT_SECTIONS}
     report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return report
 
@@ -135,7 +153,7 @@ def known_keys(session: Session) -> KnownKeys:
         price_lists=set(session.scalars(select(PriceList.code))),
         accounts=set(session.scalars(select(Account.code))),
         skus=set(session.scalars(select(Product.sku))),
-        product_lines=set(session.scalars(select(Product.product_line).distinct())),
+        product_lines=dict(session.execute(select(Product.sku, Product.product_line)).all()),
     )
 
 
@@ -148,8 +166,10 @@ def _territories(session, rows, now, report, step) -> dict[str, str]:  # noqa: A
     structure_changed = False
     for level in ordered:  # one level at a time, so a parent always exists before its child
         desired = [
-            {**_pick(r, "code", "name", "type", "active"),
-             "parent_id": known[r["parent"]] if r["parent"] else None}
+            {
+                **_pick(r, "code", "name", "type", "active"),
+                "parent_id": known[r["parent"]] if r["parent"] else None,
+            }
             for r in level
         ]
         level_count, ids = upsert(session, Territory, ["code"], desired, now, tick)
@@ -200,8 +220,19 @@ def _price_lists(session, rows, skus, now, report, step) -> dict[str, str]:  # n
 
 
 def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> dict[str, str]:  # noqa: ANN001
-    fields = ("code", "name", "kind", "tax_id", "address", "city", "phone", "email", "channel",
-              "credit_limit", "active")
+    fields = (
+        "code",
+        "name",
+        "kind",
+        "tax_id",
+        "address",
+        "city",
+        "phone",
+        "email",
+        "channel",
+        "credit_limit",
+        "active",
+    )
     desired = [
         {
             **_pick(r, *fields),
@@ -227,5 +258,5 @@ def _pick(row: dict, *names: str) -> dict:
 def _path_order(error: dict[str, str]) -> tuple:
     section = error["path"].split("[", 1)[0].split(".", 1)[0]
     order = list(SECTIONS).index(section) if section in SECTIONS else -1
-    digits = "".join(ch if ch.isdigit() else " " for ch in error["path"]).split()
-    return (order, [int(d) for d in digits], error["path"])
+    indexes = [int(i) for i in re.findall(r"\[([0-9]+)\]", error["path"])]
+    return (order, indexes, error["path"])

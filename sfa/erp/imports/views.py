@@ -16,7 +16,7 @@ bp = Blueprint("imports", __name__, url_prefix="/api/v1/admin")
     "/import",
     method="POST",
     roles={"admin", "erp"},
-    summary="Import master data (sfa-import/1); an invalid file imports nothing (422, every error listed)",
+    summary="Import master data (sfa-import/1); an invalid file imports nothing (422, all errors)",
     raw_body=True,
     response=ImportReportSchema(),
     max_body="MAX_IMPORT_BYTES",
