@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema, ValidationError
 
+from sfa.db import db, run_with_retry
 from sfa.errors import BadRequest, ValidationFailed, flatten_messages
 
 ALL_ROLES = frozenset({"rep", "manager", "admin", "erp"})
@@ -63,8 +64,10 @@ def endpoint(
 
     The view receives its path arguments, plus ``body`` and/or ``query`` already loaded by
     their schemas (unknown fields rejected). It returns a value that ``response`` dumps, or a
-    ready :class:`flask.Response`. ``raw_body`` hands the view the parsed JSON unvalidated
-    (for documents the feature validates itself, reporting every error with its location).
+    ready :class:`flask.Response`. Views of write methods are run again (after a rollback)
+    when their transaction loses a serialization race. ``raw_body`` hands the view the parsed
+    JSON unvalidated (for documents the feature validates itself, reporting every error with
+    its location).
     With ``body_required=False`` an empty body loads as ``{}``.
     """
     spec = EndpointSpec(
@@ -93,7 +96,11 @@ def endpoint(
             elif spec.body is not None:
                 empty = not spec.body_required and not request.get_data(cache=True)
                 kwargs["body"] = load(spec.body, {} if empty else read_json_body())
-            result = fn(**kwargs)
+            if spec.method == "GET":
+                result = fn(**kwargs)
+            else:  # a write that lost a race (serialization failure, deadlock) runs again
+                attempts = current_app.config["DB_RETRY_ATTEMPTS"]
+                result = run_with_retry(db.session, lambda: fn(**kwargs), attempts)
             if isinstance(result, Response):
                 return result
             payload = spec.response.dump(result) if spec.response is not None else result

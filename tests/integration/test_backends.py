@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from sfa.auth import users as user_admin
 from sfa.db import db, read_only, run_with_retry
 from sfa.territories.models import Territory
-from tests.builders import load
+from tests.builders import headers_for, load
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 postgresql_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -125,3 +127,45 @@ def test_a_forked_worker_never_reuses_its_parents_connections(app):
         os.waitpid(pid, 0)
         assert os.read(read_end, 100).decode() == "True,42"
         assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+@postgresql_only
+def test_a_write_route_that_loses_a_serialization_race_is_run_again(app, client, monkeypatch):
+    """Two admins rename the same user at once in SERIALIZABLE transactions: both succeed."""
+    load(app)
+    headers = headers_for(client, "admin@example.com")
+    with app.app_context():
+        user_id = db.session.scalar(text("SELECT id FROM users WHERE email = 'erp@example.com'"))
+
+        @event.listens_for(db.engine, "begin")
+        def serializable(connection):
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+
+    both_have_read = threading.Barrier(2)
+    reads = []
+    real_get_user = user_admin.get_user
+
+    def get_user_then_wait(session, uid):  # fault injection: force the two reads to overlap
+        user = real_get_user(session, uid)
+        reads.append(uid)
+        if len(reads) <= 2:
+            both_have_read.wait(timeout=5)
+        return user
+
+    monkeypatch.setattr(user_admin, "get_user", get_user_then_wait)
+    statuses = []
+
+    def rename(name):
+        with app.test_client() as own:
+            response = own.patch(
+                f"/api/v1/admin/users/{user_id}", json={"name": name}, headers=headers
+            )
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=rename, args=(n,)) for n in ("ERP one", "ERP two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200]
+    assert len(reads) == 3  # the loser ran again after its serialization failure
