@@ -8,8 +8,9 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, Numeric
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 AMOUNT_SCALE = 4
@@ -80,3 +81,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class Tracked:
+    """A synced record: ``sync_version`` orders its changes for pulls. It is stamped by database
+    triggers on every insert and update (PostgreSQL: the writing transaction's id; SQLite: a
+    clock bumped inside the serialised write transaction), so no write path can forget it."""
+
+    sync_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", index=True)
+
+
+class Revisioned(Tracked):
+    """A record devices edit: ``revision`` grows with every change (under the row lock, so it is
+    strictly ordered per record), and ``field_stamps`` remembers for each field the revision,
+    edit time (epoch ms) and editor of its last change: ``{"phone": {"r": 4, "t": ..., "u": ...,
+    "m": ...}}``. Together they tell a concurrent edit from a stale one, field by field."""
+
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    field_stamps: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from flask import Flask
@@ -135,16 +136,30 @@ def load(app: Flask, document: dict[str, Any] | None = None):  # noqa: ANN201
         return import_document(db.session, hasher, document or world(), today())
 
 
+BOOKKEEPING = frozenset({"sync_clock"})  # rows the migrations seed, not data
+TRACKING_COLUMNS = frozenset({"sync_version", "revision", "field_stamps"})
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
 def snapshot(app: Flask) -> dict[str, list[tuple]]:
-    """Every row of every table, in primary-key order: equal snapshots mean nothing was written."""
+    """Every row of every table, in primary-key order: equal snapshots mean nothing was written.
+    JSON values are rendered canonically so rows can be compared as sets."""
     with app.app_context():
         return {
             table.name: [
-                tuple(row)
+                tuple(_hashable(value) for value in row)
                 for row in db.session.execute(select(table).order_by(*table.primary_key.columns))
             ]
             for table in Base.metadata.sorted_tables
         }
+
+
+def is_empty(tables: dict[str, list[tuple]]) -> bool:
+    """True if a snapshot holds no data (only what the migrations seed)."""
+    return all(not rows for name, rows in tables.items() if name not in BOOKKEEPING)
 
 
 def sign_in(

@@ -24,6 +24,7 @@ from sfa import create_app
 from sfa.config import normalise_database_url
 from sfa.db import Base, db
 from sfa.migrate import upgrade
+from tests.builders import BOOKKEEPING
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_SETTINGS = {
@@ -76,7 +77,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_all(app: Flask) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(
+        f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name not in BOOKKEEPING
+    )
     with app.app_context(), db.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.columns import Amount, UTCDateTime, new_id, utcnow
+from sfa.columns import Amount, Revisioned, UTCDateTime, new_id, utcnow
 from sfa.db import Base
 
 ACCOUNT_KINDS = ("pharmacy", "distributor", "hospital", "practice")
 
 
-class Account(Base):
+class Account(Revisioned, Base):
     __tablename__ = "accounts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -35,7 +35,7 @@ class Account(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Contact(Base):
+class Contact(Revisioned, Base):
     """A doctor or pharmacist at an account. Holds personal data: visible only in scope."""
 
     __tablename__ = "contacts"

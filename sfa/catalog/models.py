@@ -8,11 +8,11 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.columns import Amount, UTCDateTime, new_id, utcnow
+from sfa.columns import Amount, Tracked, UTCDateTime, new_id, utcnow
 from sfa.db import Base
 
 
-class Product(Base):
+class Product(Tracked, Base):
     __tablename__ = "products"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -25,7 +25,7 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PriceList(Base):
+class PriceList(Tracked, Base):
     __tablename__ = "price_lists"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -37,7 +37,7 @@ class PriceList(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PriceListItem(Base):
+class PriceListItem(Tracked, Base):
     __tablename__ = "price_list_items"
     __table_args__ = (UniqueConstraint("price_list_id", "product_id"),)
 
@@ -48,7 +48,7 @@ class PriceListItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class StockLevel(Base):
+class StockLevel(Tracked, Base):
     """Units available to promise, per product, as last reported by the ERP."""
 
     __tablename__ = "stock_levels"

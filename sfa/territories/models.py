@@ -7,14 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.columns import UTCDateTime, new_id, utcnow
+from sfa.columns import Tracked, UTCDateTime, new_id, utcnow
 from sfa.db import Base
 
 TERRITORY_TYPES = ("country", "region", "district", "territory")
 ASSIGNMENT_ROLES = ("owner", "overlay", "manager")
 
 
-class Territory(Base):
+class Territory(Tracked, Base):
     __tablename__ = "territories"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -39,7 +39,8 @@ def upsert(
 ) -> tuple[SectionCount, dict[Any, str]]:
     """Make ``model``'s rows match ``desired`` (dicts of column values, including ``key``).
 
-    Returns the counts and, for models with an ``id`` key, a map from natural key to id
+    Records devices edit (with ``revision``) get a new revision and field stamps for what
+    changed. Returns the counts and, for models with an ``id`` key, a map from natural key to id
     covering every desired row. Rows in the table but not in ``desired`` are left alone.
     """
     count = SectionCount()
@@ -48,7 +49,9 @@ def upsert(
     has_id = "id" in model.__table__.c
     value_columns = [c for c in desired[0] if c not in key]
     primary = [c.name for c in model.__table__.primary_key]
-    selected = list(dict.fromkeys([*primary, *key, *value_columns]))
+    revisioned = "revision" in model.__table__.c
+    tracking = ["revision", "field_stamps"] if revisioned else []
+    selected = list(dict.fromkeys([*primary, *key, *value_columns, *tracking]))
     existing = {
         tuple(row[c] for c in key): row
         for row in session.execute(select(*(getattr(model, c) for c in selected))).mappings()
@@ -71,6 +74,8 @@ def upsert(
             ids[_plain(natural)] = current["id"]
         changed = {c: row[c] for c in value_columns if current[c] != row[c]}
         if changed:
+            if revisioned:
+                changed.update(_back_office_edit(current, changed, now))
             if "updated_at" in stamps:
                 changed["updated_at"] = now
             updates.append({**{c: current[c] for c in primary}, **changed})
@@ -91,6 +96,17 @@ def upsert(
     if progress and count.unchanged:
         progress(count.unchanged)
     return count, ids
+
+
+def _back_office_edit(current: Any, changed: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A new revision, with the changed fields stamped as a back-office edit made ``now``, so a
+    device edit based on an older revision is seen as concurrent and its policy applies."""
+    revision = current["revision"] + 1
+    stamps = dict(current["field_stamps"] or {})
+    edited_at = int(now.timestamp() * 1000)
+    for column in changed:
+        stamps[column] = {"r": revision, "t": edited_at, "u": None, "m": ""}
+    return {"revision": revision, "field_stamps": stamps}
 
 
 def _plain(natural: tuple) -> Any:

@@ -1,0 +1,163 @@
+"""Database triggers that track changes to synced tables, for the migrations to install.
+
+Every insert and update stamps ``sync_version``; every delete leaves a tombstone carrying the
+scope of the deleted record; an account changing territory leaves an ``AccountMove``.
+
+- PostgreSQL: ``sync_version`` is the writing transaction's id (``pg_current_xact_id()``).
+  A pull's cursor is a ``pg_snapshot``; the next pull takes exactly the rows whose writing
+  transactions that snapshot did not see (see ``sfa/sync/window.py``), so a transaction that
+  commits late is never skipped, whatever the order of ids.
+- SQLite: writers are serialised (``BEGIN IMMEDIATE``), so a clock row bumped inside the write
+  is enough: versions grow in commit order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_ACCOUNT_TERRITORY = "(SELECT territory_id FROM accounts WHERE id = OLD.account_id)"
+
+
+@dataclass(frozen=True)
+class TrackedTable:
+    table: str
+    entity: str
+    key: str = "id"
+    territory: str = "NULL"  # SQL over OLD: the territory whose devices must hear of a delete
+    account: str = "NULL"
+    user: str = "NULL"
+
+
+def _account_child(table: str) -> TrackedTable:
+    return TrackedTable(table, table, territory=_ACCOUNT_TERRITORY, account="OLD.account_id")
+
+
+TRACKED = (
+    TrackedTable("territories", "territories", territory="OLD.id"),
+    TrackedTable("accounts", "accounts", territory="OLD.territory_id", account="OLD.id"),
+    _account_child("contacts"),
+    TrackedTable("products", "products"),
+    TrackedTable("price_lists", "price_lists"),
+    TrackedTable("price_list_items", "price_list_items"),
+    TrackedTable("stock_levels", "stock", key="product_id"),
+    _account_child("orders"),
+    _account_child("order_lines"),
+    _account_child("visits"),
+    TrackedTable("forecasts", "forecasts", user="OLD.user_id"),
+    TrackedTable("quotas", "quotas", territory="OLD.territory_id"),
+    TrackedTable("conflicts", "conflicts", territory="OLD.territory_id", user="OLD.user_id"),
+)
+
+_PG_VERSION = "pg_current_xact_id()::text::bigint"
+_SQLITE_BUMP = "UPDATE sync_clock SET value = value + 1 WHERE id = 1;"
+_SQLITE_VERSION = "(SELECT value FROM sync_clock WHERE id = 1)"
+_SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
+
+
+def install_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED) -> list[str]:
+    """The DDL that tracks ``tables`` (and account moves) on ``dialect``."""
+    if dialect == "postgresql":
+        statements = [_PG_STAMP_FUNCTION]
+        for spec in tables:
+            statements.extend(_postgresql(spec))
+        statements.extend(_PG_MOVES)
+        return statements
+    statements = [
+        "INSERT INTO sync_clock (id, value) SELECT 1, 0 "
+        "WHERE NOT EXISTS (SELECT 1 FROM sync_clock WHERE id = 1)"
+    ]
+    for spec in tables:
+        statements.extend(_sqlite(spec))
+    statements.append(_SQLITE_MOVES)
+    return statements
+
+
+def remove_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED) -> list[str]:
+    if dialect == "postgresql":
+        statements = [
+            "DROP TRIGGER IF EXISTS sfa_accounts_move ON accounts",
+            "DROP FUNCTION IF EXISTS sfa_account_move()",
+        ]
+        for spec in tables:
+            statements += [
+                f"DROP TRIGGER IF EXISTS sfa_{spec.table}_version ON {spec.table}",
+                f"DROP TRIGGER IF EXISTS sfa_{spec.table}_delete ON {spec.table}",
+                f"DROP FUNCTION IF EXISTS sfa_{spec.table}_tombstone()",
+            ]
+        return [*statements, "DROP FUNCTION IF EXISTS sfa_stamp_sync_version()"]
+    statements = ["DROP TRIGGER IF EXISTS sfa_accounts_move"]
+    for spec in tables:
+        statements += [
+            f"DROP TRIGGER IF EXISTS sfa_{spec.table}_{op}" for op in ("insert", "update", "delete")
+        ]
+    return statements
+
+
+_PG_STAMP_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION sfa_stamp_sync_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.sync_version := {_PG_VERSION};
+    RETURN NEW;
+END $$"""
+
+
+def _tombstone_values(spec: TrackedTable, version: str, now: str) -> str:
+    return (
+        "INSERT INTO sync_tombstones "
+        "(entity, record_id, territory_id, account_id, user_id, sync_version, deleted_at) "
+        f"VALUES ('{spec.entity}', OLD.{spec.key}, {spec.territory}, {spec.account}, "
+        f"{spec.user}, {version}, {now});"
+    )
+
+
+def _postgresql(spec: TrackedTable) -> list[str]:
+    return [
+        f"CREATE TRIGGER sfa_{spec.table}_version BEFORE INSERT OR UPDATE ON {spec.table} "
+        "FOR EACH ROW EXECUTE FUNCTION sfa_stamp_sync_version()",
+        f"""CREATE OR REPLACE FUNCTION sfa_{spec.table}_tombstone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    {_tombstone_values(spec, _PG_VERSION, "now()")}
+    RETURN OLD;
+END $$""",
+        f"CREATE TRIGGER sfa_{spec.table}_delete AFTER DELETE ON {spec.table} "
+        f"FOR EACH ROW EXECUTE FUNCTION sfa_{spec.table}_tombstone()",
+    ]
+
+
+_PG_MOVES = [
+    f"""CREATE OR REPLACE FUNCTION sfa_account_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sync_account_moves
+        (account_id, from_territory_id, to_territory_id, sync_version, moved_at)
+    VALUES (NEW.id, OLD.territory_id, NEW.territory_id, {_PG_VERSION}, now());
+    RETURN NEW;
+END $$""",
+    "CREATE TRIGGER sfa_accounts_move AFTER UPDATE OF territory_id ON accounts FOR EACH ROW "
+    "WHEN (OLD.territory_id IS DISTINCT FROM NEW.territory_id) "
+    "EXECUTE FUNCTION sfa_account_move()",
+]
+
+
+def _sqlite(spec: TrackedTable) -> list[str]:
+    stamp = (
+        f"{_SQLITE_BUMP} UPDATE {spec.table} SET sync_version = {_SQLITE_VERSION} "
+        "WHERE rowid = NEW.rowid;"
+    )
+    return [
+        f"CREATE TRIGGER sfa_{spec.table}_insert AFTER INSERT ON {spec.table} BEGIN {stamp} END",
+        # the stamp's own UPDATE changes sync_version, so it does not fire this again
+        f"CREATE TRIGGER sfa_{spec.table}_update AFTER UPDATE ON {spec.table} "
+        f"WHEN NEW.sync_version IS OLD.sync_version BEGIN {stamp} END",
+        f"CREATE TRIGGER sfa_{spec.table}_delete AFTER DELETE ON {spec.table} BEGIN "
+        f"{_SQLITE_BUMP} {_tombstone_values(spec, _SQLITE_VERSION, _SQLITE_NOW)} END",
+    ]
+
+
+_SQLITE_MOVES = (
+    "CREATE TRIGGER sfa_accounts_move AFTER UPDATE OF territory_id ON accounts "
+    "WHEN OLD.territory_id IS NOT NEW.territory_id BEGIN "
+    f"{_SQLITE_BUMP} INSERT INTO sync_account_moves "
+    "(account_id, from_territory_id, to_territory_id, sync_version, moved_at) "
+    f"VALUES (NEW.id, OLD.territory_id, NEW.territory_id, {_SQLITE_VERSION}, {_SQLITE_NOW}); END"
+)
