@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "LOG_JSON": True,
     "SQLITE_BUSY_TIMEOUT_MS": 30000,
     "DB_RETRY_ATTEMPTS": 6,
+    "SYNC_HORIZON_DAYS": 90,
+    "SYNC_MAX_MUTATIONS": 500,
+    "SYNC_MAX_BODY_BYTES": 8 * 1024 * 1024,
 }
 
 _CONVERTERS = {int: int, bool: lambda v: v.strip().lower() in {"1", "true", "yes", "on"}}

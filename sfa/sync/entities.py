@@ -1,0 +1,188 @@
+"""The synced entities: their tables, how each is scoped, and the fields a device receives.
+
+Order matters: parents come before children in every pull page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table
+
+from sfa.accounts.models import Account, Contact
+from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
+from sfa.forecasts.models import Forecast, Quota
+from sfa.http.json import wire_number
+from sfa.orders.models import Order, OrderLine
+from sfa.sync.models import Conflict
+from sfa.territories.models import Territory
+from sfa.visits.models import Visit
+
+# How an entity is scoped to a device:
+GLOBAL = "global"  # everyone receives it
+TERRITORY = "territory"  # by its own territory_id (territories: by id)
+ACCOUNT = "account"  # by its account's territory
+USER = "user"  # the user's own
+
+
+@dataclass(frozen=True)
+class SyncedEntity:
+    name: str
+    model: type
+    scope: str
+    fields: tuple[str, ...]
+    key: str = "id"
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__
+
+    @property
+    def revisioned(self) -> bool:
+        return "revision" in self.table.c
+
+    @property
+    def scope_column(self) -> str | None:
+        return {
+            TERRITORY: "id" if self.name == "territories" else "territory_id",
+            ACCOUNT: "account_id",
+            USER: "user_id",
+        }.get(self.scope)
+
+    def record_columns(self) -> list[str]:
+        extra = ["revision"] if self.revisioned else []
+        return [self.key, *self.fields, *extra]
+
+
+ENTITIES: tuple[SyncedEntity, ...] = (
+    SyncedEntity(
+        "territories", Territory, TERRITORY, ("code", "name", "type", "parent_id", "active")
+    ),
+    SyncedEntity("products", Product, GLOBAL, ("sku", "name", "product_line", "unit", "active")),
+    SyncedEntity("price_lists", PriceList, GLOBAL, ("code", "name", "currency", "active")),
+    SyncedEntity(
+        "price_list_items", PriceListItem, GLOBAL, ("price_list_id", "product_id", "price")
+    ),
+    SyncedEntity("stock", StockLevel, GLOBAL, ("available",), key="product_id"),
+    SyncedEntity(
+        "accounts",
+        Account,
+        TERRITORY,
+        (
+            "code",
+            "name",
+            "kind",
+            "tax_id",
+            "address",
+            "city",
+            "phone",
+            "email",
+            "channel",
+            "price_list_id",
+            "credit_limit",
+            "territory_id",
+            "active",
+        ),
+    ),
+    SyncedEntity(
+        "contacts",
+        Contact,
+        ACCOUNT,
+        ("code", "account_id", "name", "specialty", "phone", "email", "active"),
+    ),
+    SyncedEntity(
+        "orders",
+        Order,
+        ACCOUNT,
+        (
+            "account_id",
+            "user_id",
+            "status",
+            "placed_at",
+            "requested_delivery_date",
+            "notes",
+            "total",
+        ),
+    ),
+    SyncedEntity(
+        "order_lines",
+        OrderLine,
+        ACCOUNT,
+        ("order_id", "product_id", "quantity", "bonus_quantity", "unit_price", "line_total"),
+    ),
+    SyncedEntity(
+        "visits",
+        Visit,
+        ACCOUNT,
+        (
+            "account_id",
+            "contact_id",
+            "user_id",
+            "planned_at",
+            "started_at",
+            "ended_at",
+            "outcome",
+            "notes",
+            "products_discussed",
+            "samples",
+        ),
+    ),
+    SyncedEntity(
+        "forecasts",
+        Forecast,
+        USER,
+        ("user_id", "period", "product_line", "category", "amount", "notes", "status"),
+    ),
+    SyncedEntity(
+        "quotas", Quota, TERRITORY, ("territory_id", "period", "product_line", "amount", "units")
+    ),
+    SyncedEntity(
+        "conflicts",
+        Conflict,
+        USER,
+        (
+            "entity",
+            "record_id",
+            "field",
+            "policy",
+            "winner",
+            "kept_value",
+            "overruled_value",
+            "status",
+            "created_at",
+        ),
+    ),
+)
+BY_NAME = {entity.name: entity for entity in ENTITIES}
+
+
+def wire_value(value: Any) -> Any:
+    """A column value as the protocol sends it."""
+    if isinstance(value, Decimal):
+        return wire_number(value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def record_shaper(entity: SyncedEntity) -> Callable[[Any], dict[str, Any]]:
+    """A function turning a selected row into the wire record (``id`` first)."""
+    columns = entity.record_columns()
+    key = entity.key
+
+    def shape(row: Any) -> dict[str, Any]:
+        mapping = row._mapping
+        record = {"id": mapping[key]}
+        if key != "id":
+            record[key] = mapping[key]
+        for column in columns[1:]:
+            record[column] = wire_value(mapping[column])
+        return record
+
+    return shape

@@ -1,0 +1,210 @@
+"""What one pull delivers, as ordered streams of SQL: per entity, its upserts then its removals.
+
+Scope is followed without a full resync. The cursor names the scope the device was synced for
+(``prev``); the pull computes the current one (``now``). A device *had* an account if the
+account's territory at the time of the cursor was in ``prev`` (that territory is the ``from``
+of the account's first move in the window, or its current territory if it did not move); it
+*should have* it if its territory now is in ``now``. Accounts it should have but did not are
+caught up in full, with all their children, changed or not; accounts it had but should not
+are removed with all their children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, false, func, or_, select, union, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from sfa.accounts.models import Account
+from sfa.sync.entities import ACCOUNT, ENTITIES, GLOBAL, TERRITORY, USER, SyncedEntity
+from sfa.sync.models import AccountMove, Tombstone
+from sfa.sync.window import ChangeWindow
+
+_accounts = Account.__table__
+_moves = AccountMove.__table__
+_tombstones = Tombstone.__table__
+
+
+@dataclass(frozen=True)
+class PullScope:
+    now: list[str]
+    prev: list[str] | None  # None on a first sync
+
+    @property
+    def added(self) -> list[str]:
+        return sorted(set(self.now) - set(self.prev or ()))
+
+    @property
+    def removed(self) -> list[str]:
+        return sorted(set(self.prev or ()) - set(self.now))
+
+    @property
+    def either(self) -> list[str]:
+        return sorted(set(self.now) | set(self.prev or ()))
+
+
+@dataclass(frozen=True)
+class Stream:
+    entity: SyncedEntity
+    kind: str  # "upserts" | "removals"
+    page: Callable[[str | None, int], Select]  # (after key, limit) -> ordered select
+
+
+class PullPlan:
+    """The streams of one pull for one user, given its window and scope."""
+
+    def __init__(self, window: ChangeWindow, scope: PullScope, user_id: str) -> None:
+        self.window = window
+        self.scope = scope
+        self.user_id = user_id
+
+    def streams(self) -> list[Stream]:
+        found = []
+        for entity in ENTITIES:
+            found.append(Stream(entity, "upserts", self._upserts(entity)))
+            if not self.window.is_initial:
+                found.append(Stream(entity, "removals", self._removals(entity)))
+        return found
+
+    def anything_changed(self) -> Select:
+        """One query answering whether a delta pull can possibly deliver something."""
+        probes = [
+            select(entity.table.c.sync_version)
+            .where(self.window.contains(entity.table.c.sync_version))
+            .limit(1)
+            for entity in ENTITIES
+        ]
+        probes.append(
+            select(_tombstones.c.sync_version)
+            .where(self.window.contains(_tombstones.c.sync_version))
+            .limit(1)
+        )
+        probes.append(
+            select(_moves.c.sync_version)
+            .where(self.window.contains(_moves.c.sync_version))
+            .limit(1)
+        )
+        return select(func.count()).select_from(
+            union_all(*[p.subquery().select() for p in probes]).subquery()
+        )
+
+    # upserts -------------------------------------------------------------------------------
+
+    def _upserts(self, entity: SyncedEntity) -> Callable[[str | None, int], Select]:
+        table = entity.table
+        key = table.c[entity.key]
+        condition = self._upsert_condition(entity)
+        columns = [table.c[name] for name in entity.record_columns()]
+
+        def page(after: str | None, limit: int) -> Select:
+            query = select(*columns).where(condition)
+            if after is not None:
+                query = query.where(key > after)
+            return query.order_by(key).limit(limit)
+
+        return page
+
+    def _upsert_condition(self, entity: SyncedEntity) -> ColumnElement:
+        table = entity.table
+        changed = self.window.contains(table.c.sync_version)
+        if entity.scope == GLOBAL:
+            return changed
+        if entity.scope == USER:
+            return (table.c.user_id == self.user_id) & changed
+        if entity.scope == ACCOUNT:
+            in_scope = table.c.account_id.in_(self._accounts_now())
+            return in_scope & or_(changed, table.c.account_id.in_(self._caught_up()))
+        column = table.c[entity.scope_column]
+        in_scope = column.in_(self.scope.now)
+        if entity.name == "accounts":
+            return in_scope & or_(changed, table.c.id.in_(self._caught_up()))
+        return in_scope & or_(changed, column.in_(self.scope.added))
+
+    def _accounts_now(self) -> Select:
+        return select(_accounts.c.id).where(_accounts.c.territory_id.in_(self.scope.now))
+
+    def _first_moves(self):  # noqa: ANN202
+        first = (
+            select(func.min(_moves.c.id))
+            .where(self.window.contains(_moves.c.sync_version))
+            .group_by(_moves.c.account_id)
+        )
+        return (
+            select(_moves.c.account_id, _moves.c.from_territory_id)
+            .where(_moves.c.id.in_(first))
+            .subquery("first_moves")
+        )
+
+    def _caught_up(self) -> Select:
+        """Accounts the device should have now but did not have at its cursor."""
+        if self.window.is_initial:
+            return select(_accounts.c.id).where(false())
+        moves = self._first_moves()
+        moved_in = (
+            select(moves.c.account_id)
+            .join(_accounts, _accounts.c.id == moves.c.account_id)
+            .where(
+                _accounts.c.territory_id.in_(self.scope.now),
+                moves.c.from_territory_id.not_in(self.scope.prev or []),
+            )
+        )
+        if not self.scope.added:
+            return moved_in
+        entered = select(_accounts.c.id).where(_accounts.c.territory_id.in_(self.scope.added))
+        return union(moved_in, entered)
+
+    def _left(self) -> Select:
+        """Accounts the device had at its cursor but should not have now."""
+        moves = self._first_moves()
+        moved_out = (
+            select(moves.c.account_id)
+            .join(_accounts, _accounts.c.id == moves.c.account_id)
+            .where(
+                moves.c.from_territory_id.in_(self.scope.prev or []),
+                _accounts.c.territory_id.not_in(self.scope.now),
+            )
+        )
+        if not self.scope.removed:
+            return moved_out
+        dropped = select(_accounts.c.id).where(_accounts.c.territory_id.in_(self.scope.removed))
+        return union(moved_out, dropped)
+
+    # removals ------------------------------------------------------------------------------
+
+    def _removals(self, entity: SyncedEntity) -> Callable[[str | None, int], Select]:
+        sources = [self._tombstones(entity)]
+        table = entity.table
+        if entity.name == "accounts":
+            sources.append(self._left())
+        elif entity.scope == ACCOUNT:
+            sources.append(select(table.c.id).where(table.c.account_id.in_(self._left())))
+        elif entity.scope == TERRITORY and self.scope.removed:
+            column = table.c[entity.scope_column]
+            sources.append(select(table.c.id).where(column.in_(self.scope.removed)))
+        ids = (
+            union(*sources).subquery("removed")
+            if len(sources) > 1
+            else sources[0].subquery("removed")
+        )
+        record_id = ids.c[0]
+
+        def page(after: str | None, limit: int) -> Select:
+            query = select(record_id)
+            if after is not None:
+                query = query.where(record_id > after)
+            return query.order_by(record_id).limit(limit)
+
+        return page
+
+    def _tombstones(self, entity: SyncedEntity) -> Select:
+        t = _tombstones.c
+        query = select(t.record_id.label("id")).where(
+            t.entity == entity.name, self.window.contains(t.sync_version)
+        )
+        if entity.scope == USER:
+            return query.where(t.user_id == self.user_id)
+        if entity.scope in (TERRITORY, ACCOUNT):
+            return query.where(or_(t.territory_id.in_(self.scope.either), t.territory_id.is_(None)))
+        return query
