@@ -12,7 +12,7 @@ PROTOCOL = {"X-SFA-Protocol": "1"}
 
 
 @dataclass
-class TestDevice:
+class SyncDevice:
     client: FlaskClient
     headers: dict[str, str]
     cursor: str | None = None
@@ -42,8 +42,9 @@ class TestDevice:
             params["cursor"] = self.cursor
         if continuation:
             params["continuation"] = continuation
-        response = self.client.get("/api/v1/sync/pull", query_string=params,
-                                   headers={**self.headers, **PROTOCOL})
+        response = self.client.get(
+            "/api/v1/sync/pull", query_string=params, headers={**self.headers, **PROTOCOL}
+        )
         assert response.status_code == 200, response.get_json()
         self.pages += 1
         return response.get_json()
@@ -60,20 +61,36 @@ class TestDevice:
         body: dict[str, Any] = {"protocol": 1, "mutations": list(mutations)}
         if device_time:
             body["device_time"] = device_time
-        response = self.client.post("/api/v1/sync/push", json=body,
-                                    headers={**self.headers, **PROTOCOL})
+        response = self.client.post(
+            "/api/v1/sync/push", json=body, headers={**self.headers, **PROTOCOL}
+        )
         assert response.status_code == 200, response.get_json()
         return response.get_json()["results"]
+
+    def state(self) -> dict[str, dict[str, dict]]:
+        """The local records, without tables that are empty."""
+        return {entity: table for entity, table in self.records.items() if table}
 
     def ids(self, entity: str) -> set[str]:
         return set(self.records.get(entity, {}))
 
 
-def mutation(entity: str, op: str, record_id: str, fields: dict | None = None,
-             base_revision: int | None = None, edited_at: str | None = None,
-             mutation_id: str | None = None) -> dict:
-    found = {"id": mutation_id or str(uuid.uuid4()), "entity": entity, "op": op,
-             "record_id": record_id, "fields": fields or {}}
+def mutation(
+    entity: str,
+    op: str,
+    record_id: str,
+    fields: dict | None = None,
+    base_revision: int | None = None,
+    edited_at: str | None = None,
+    mutation_id: str | None = None,
+) -> dict:
+    found = {
+        "id": mutation_id or str(uuid.uuid4()),
+        "entity": entity,
+        "op": op,
+        "record_id": record_id,
+        "fields": fields or {},
+    }
     if base_revision is not None:
         found["base_revision"] = base_revision
     if edited_at:

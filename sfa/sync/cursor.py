@@ -36,6 +36,7 @@ class Continuation:
     stream: int
     after: str | None
     started_at: int
+    hops: int = 0
 
 
 def _sign(secret: str, payload: bytes) -> str:

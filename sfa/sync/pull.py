@@ -56,6 +56,10 @@ class PullState:
     stream: int = 0
     after: str | None = None
     started_at: int = 0
+    hops: int = 0  # catch-up deltas chained onto this pull so far
+
+
+MAX_HOPS = 3
 
 
 @dataclass
@@ -101,6 +105,8 @@ def pull(
             page = PullPage({}, has_more=False)
         else:
             page = _read_page(session, plan, state, limit)
+            if continuation and not page.has_more:
+                page.has_more = _chain_catch_up(session, plan, state)
     finally:
         session.rollback()
     if not continuation:
@@ -144,6 +150,22 @@ def _is_idle(session: Session, plan: PullPlan, state: PullState) -> bool:
     if plan.window.is_initial or state.prev_scope != state.scope:
         return False
     return session.scalar(plan.anything_changed()) == 0
+
+
+def _chain_catch_up(session: Session, plan: PullPlan, state: PullState) -> bool:
+    """A page set that spanned several requests left out what changed after its upper bound.
+    Continue straight into that delta, so the device ends where an uninterrupted pull made now
+    would (at most ``MAX_HOPS`` times, for a server that never stops changing)."""
+    if state.hops >= MAX_HOPS:
+        return False
+    latest = current_bound(session)
+    since = ChangeWindow(state.backend, state.upper, latest)
+    same_scope = PullPlan(since, PullScope(plan.scope.now, plan.scope.now), plan.user_id)
+    if session.scalar(same_scope.anything_changed()) == 0:
+        return False
+    state.lower, state.prev_scope, state.upper = state.upper, state.scope, latest
+    state.stream, state.after, state.hops = 0, None, state.hops + 1
+    return True
 
 
 def _read_page(session: Session, plan: PullPlan, state: PullState, limit: int) -> PullPage:

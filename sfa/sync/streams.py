@@ -153,7 +153,7 @@ class PullPlan:
         if not self.scope.added:
             return moved_in
         entered = select(_accounts.c.id).where(_accounts.c.territory_id.in_(self.scope.added))
-        return union(moved_in, entered)
+        return _either(moved_in, entered)
 
     def _left(self) -> Select:
         """Accounts the device had at its cursor but should not have now."""
@@ -169,7 +169,7 @@ class PullPlan:
         if not self.scope.removed:
             return moved_out
         dropped = select(_accounts.c.id).where(_accounts.c.territory_id.in_(self.scope.removed))
-        return union(moved_out, dropped)
+        return _either(moved_out, dropped)
 
     # removals ------------------------------------------------------------------------------
 
@@ -208,3 +208,12 @@ class PullPlan:
         if entity.scope in (TERRITORY, ACCOUNT):
             return query.where(or_(t.territory_id.in_(self.scope.either), t.territory_id.is_(None)))
         return query
+
+
+def _either(*queries: Select) -> Select:
+    """The distinct ids any of ``queries`` select, as a plain SELECT (SQLite refuses a compound
+    SELECT nested inside another)."""
+    if len(queries) == 1:
+        return queries[0]
+    merged = union(*queries).subquery()
+    return select(merged.c[0])
