@@ -41,7 +41,7 @@ class Contact(Revisioned, Base):
     __tablename__ = "contacts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)  # none when from a device
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     specialty: Mapped[str | None] = mapped_column(String(100))

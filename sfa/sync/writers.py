@@ -146,6 +146,8 @@ def _update(ctx: PushContext, rules: EntityRules, record: Any, mutation: Mutatio
             conflicts.append(
                 _conflict(ctx, mutation, record, name, decision, current, value, stamp)
             )
+            if decision.winner == "client":
+                _restate_kept_value(ctx, mutation.entity, record.id, name, current, value)
         if decision.apply and current != value:
             applied[name] = value
             stamps[name] = Stamp(revision, edit_time, mutation.id, ctx.principal.user_id).write()
@@ -190,6 +192,26 @@ def _conflict(ctx, mutation, record, name, decision, current, value, stamp) -> d
         "server_value": wire_value(current),
         "client_value": wire_value(value),
     }
+
+
+def _restate_kept_value(
+    ctx: PushContext, entity: str, record_id: str, name: str, replaced: Any, value: Any
+) -> None:
+    """The value that had beaten earlier edits is itself overruled: their conflicts now name
+    the value that stands, so a set of concurrent edits leaves the same log in any order."""
+    old, new = wire_value(replaced), wire_value(value)
+    for pending in ctx.conflicts[:-1]:
+        same_field = (pending["entity"], pending["record_id"], pending["field"])
+        if same_field == (entity, record_id, name) and pending["kept_value"] == old:
+            pending["kept_value"] = new
+    stored = ctx.session.scalars(
+        select(Conflict).where(
+            Conflict.entity == entity, Conflict.record_id == record_id, Conflict.field == name
+        )
+    )
+    for conflict in stored:
+        if conflict.kept_value == old:
+            conflict.kept_value = new
 
 
 def _delete(ctx: PushContext, entity: str, record: Any) -> None:

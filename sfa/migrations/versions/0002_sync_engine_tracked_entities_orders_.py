@@ -266,6 +266,7 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.alter_column("code", existing_type=sa.String(length=64), nullable=True)
         batch_op.add_column(sa.Column("revision", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(
             sa.Column("field_stamps", sa.JSON(), server_default="{}", nullable=False)
@@ -357,6 +358,7 @@ def downgrade() -> None:
         batch_op.drop_column("sync_version")
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.alter_column("code", existing_type=sa.String(length=64), nullable=False)
         batch_op.drop_index(batch_op.f("ix_contacts_sync_version"))
         batch_op.drop_column("sync_version")
         batch_op.drop_column("field_stamps")
