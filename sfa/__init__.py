@@ -70,8 +70,9 @@ def _register_blueprints(app: Flask) -> None:
     from sfa.catalog.views import bp as catalog
     from sfa.erp.imports.views import bp as imports
     from sfa.http.meta_views import bp as meta
+    from sfa.sync.conflict_views import bp as conflicts
     from sfa.sync.views import bp as sync
     from sfa.territories.views import bp as territories
 
-    for blueprint in (meta, auth, admin, imports, territories, accounts, catalog, sync):
+    for blueprint in (meta, auth, admin, imports, territories, accounts, catalog, sync, conflicts):
         app.register_blueprint(blueprint)

@@ -63,6 +63,7 @@ class ScopeSnapshot(Base):
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     territory_ids: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AppliedMutation(Base):
@@ -99,6 +100,9 @@ class Conflict(Tracked, Base):
     device_id: Mapped[str | None] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(10), default="resolved")  # open: awaits review
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(String(10))  # review: "keep" | "apply"
+    resolved_by: Mapped[str | None] = mapped_column(String(36))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeviceSyncStatus(Base):

@@ -17,7 +17,7 @@ from sfa.errors import DomainError
 from sfa.sync import cursor as tokens
 from sfa.sync.cursor import Continuation, Cursor
 from sfa.sync.entities import record_shaper
-from sfa.sync.scope import recall, remember, scope_hash, territories_in_scope
+from sfa.sync.scope import recall, record_pull, remember, scope_hash, territories_in_scope
 from sfa.sync.streams import PullPlan, PullScope
 from sfa.sync.window import (
     ChangeWindow,
@@ -118,6 +118,7 @@ def pull(
     else:
         issued = Cursor(backend, state.upper, state.scope, int(now.timestamp()))
         page.cursor = tokens.encode(settings.secret, "cursor", issued)
+        record_pull(session, principal.device_id, now)
     return page
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
-from sfa.sync.models import ScopeSnapshot
+from sfa.columns import utcnow
+from sfa.sync.models import DeviceSyncStatus, ScopeSnapshot
 from sfa.territories.models import Territory
 from sfa.territories.services import scope_territories
 
@@ -30,16 +31,45 @@ def scope_hash(territory_ids: list[str]) -> str:
 def remember(session: Session, territory_ids: list[str]) -> str:
     """Store the snapshot if it is new (its own short transaction) and return its hash."""
     digest = scope_hash(territory_ids)
-    if session.get(ScopeSnapshot, digest) is not None:
-        session.rollback()
-        return digest
+    known = session.get(ScopeSnapshot, digest)
+    stale = known is not None and known.last_used_at < utcnow() - timedelta(days=1)
     session.rollback()
+    if known is not None and not stale:
+        return digest
+    if stale:  # keep it from being purged while cursors still name it
+        session.execute(
+            update(ScopeSnapshot).where(ScopeSnapshot.hash == digest).values(last_used_at=utcnow())
+        )
+        session.commit()
+        return digest
     session.add(ScopeSnapshot(hash=digest, territory_ids=territory_ids))
     try:
         session.commit()
     except IntegrityError:  # another pull stored the same scope first
         session.rollback()
     return digest
+
+
+def record_pull(session: Session, device_id: str | None, now: datetime) -> None:
+    """Note the device's last complete pull (for sync compliance), at most once a minute."""
+    if device_id is None:
+        return
+    status = session.get(DeviceSyncStatus, device_id)
+    if (
+        status is not None
+        and status.last_pull_at
+        and status.last_pull_at > now - timedelta(minutes=1)
+    ):
+        session.rollback()
+        return
+    if status is None:
+        status = DeviceSyncStatus(device_id=device_id)
+        session.add(status)
+    status.last_pull_at = now
+    try:
+        session.commit()
+    except IntegrityError:  # the device's two pulls raced to create it
+        session.rollback()
 
 
 def recall(session: Session, digest: str) -> list[str] | None:

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("territory_ids", sa.JSON(), nullable=False),
         sa.Column("created_at", sfa.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sfa.columns.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("hash", name=op.f("pk_sync_scopes")),
     )
     op.create_table(
@@ -91,6 +92,9 @@ def upgrade() -> None:
         sa.Column("device_id", sa.String(length=36), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("created_at", sfa.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolution", sa.String(length=10), nullable=True),
+        sa.Column("resolved_by", sa.String(length=36), nullable=True),
+        sa.Column("resolved_at", sfa.columns.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sync_version", sa.BigInteger(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_conflicts_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conflicts")),
