@@ -8,6 +8,8 @@ from flask import Flask
 from sfa.cli.data import import_file, init_db
 from sfa.cli.people import devices, users
 from sfa.cli.server import demo, serve
+from sfa.cli.simulate import simulate
+from sfa.cli.sync import sync_commands
 from sfa.errors import DomainError
 
 
@@ -47,7 +49,7 @@ class LazyApp:
         return self._app
 
 
-for command in (init_db, import_file, users, devices, serve, demo):
+for command in (init_db, import_file, users, devices, serve, demo, sync_commands, simulate):
     cli.add_command(command)
 
 
