@@ -12,6 +12,20 @@ from sfa.columns import Amount, Revisioned, UTCDateTime, new_id, utcnow
 from sfa.db import Base
 
 ACCOUNT_KINDS = ("pharmacy", "distributor", "hospital", "practice")
+# The account fields the ERP owns and sends in imports (besides territory and price list).
+MASTER_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "tax_id",
+    "address",
+    "city",
+    "phone",
+    "email",
+    "channel",
+    "credit_limit",
+    "active",
+)
 
 
 class Account(Revisioned, Base):

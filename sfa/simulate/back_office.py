@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mobile_protocol.client import Device
+from sfa.accounts.models import MASTER_FIELDS
 from sfa.demo.dataset import FORMAT
 from sfa.simulate.field_day import AccountEdit
 
@@ -24,19 +25,7 @@ PRICE_LISTS_PATH = "/api/v1/price-lists"
 ACCOUNTS_PATH = "/api/v1/accounts"
 CONTESTED_FIELDS = frozenset({"phone", "address"})
 CONTESTED_SHARE = 0.3  # of the accounts reps edited that day
-ACCOUNT_COLUMNS = (
-    "code",
-    "name",
-    "kind",
-    "tax_id",
-    "address",
-    "city",
-    "phone",
-    "email",
-    "channel",
-    "credit_limit",
-    "active",
-)
+ACCOUNT_COLUMNS = MASTER_FIELDS
 
 MasterDataImport = Callable[[dict[str, Any]], None]
 

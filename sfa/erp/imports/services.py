@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from sfa.accounts.models import Account, Contact
+from sfa.accounts.models import MASTER_FIELDS, Account, Contact
 from sfa.auth.passwords import PasswordHasher
 from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
 from sfa.columns import utcnow
@@ -220,22 +220,9 @@ def _price_lists(session, rows, skus, now, report, step) -> dict[str, str]:  # n
 
 
 def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> dict[str, str]:  # noqa: ANN001
-    fields = (
-        "code",
-        "name",
-        "kind",
-        "tax_id",
-        "address",
-        "city",
-        "phone",
-        "email",
-        "channel",
-        "credit_limit",
-        "active",
-    )
     desired = [
         {
-            **_pick(r, *fields),
+            **_pick(r, *MASTER_FIELDS),
             "territory_id": territory_ids[r["territory"]],
             "price_list_id": price_lists[r["price_list"]] if r["price_list"] else None,
         }
