@@ -143,25 +143,35 @@ def logout(session: Session, device_id: str) -> None:
 
 
 def authenticate(session: Session, access_token: str) -> Principal:
-    """The principal behind a bearer token, or a 401 with a code the device can act on."""
+    """The principal behind a bearer token, or a 401 with a code the device can act on.
+    One indexed lookup of plain columns: it runs before every request."""
     row = session.execute(
-        select(AuthToken, Device, User)
+        select(
+            AuthToken.kind,
+            AuthToken.revoked_at,
+            AuthToken.expires_at,
+            Device.id.label("device_id"),
+            Device.revoked_at.label("device_revoked_at"),
+            User.id.label("user_id"),
+            User.role,
+            User.name,
+            User.active,
+        )
         .join(Device, Device.id == AuthToken.device_id)
         .join(User, User.id == Device.user_id)
         .where(AuthToken.token_hash == digest(access_token))
     ).first()
-    if row is None or row.AuthToken.kind != "access":
+    if row is None or row.kind != "access":
         raise Unauthorized("access token is not valid", code="invalid_token")
-    token, device, user = row
-    if device.revoked_at is not None:
+    if row.device_revoked_at is not None:
         raise DeviceRevoked()
-    if not user.active:
+    if not row.active:
         raise _account_disabled()
-    if token.revoked_at is not None:
+    if row.revoked_at is not None:
         raise Unauthorized("access token has been revoked", code="invalid_token")
-    if token.expires_at <= utcnow():
+    if row.expires_at <= utcnow():
         raise Unauthorized("access token has expired; refresh it", code="token_expired")
-    return Principal(user_id=user.id, role=user.role, name=user.name, device_id=device.id)
+    return Principal(user_id=row.user_id, role=row.role, name=row.name, device_id=row.device_id)
 
 
 def revoke_device(session: Session, device_id: str, *, reason: str, commit: bool = True) -> Device:

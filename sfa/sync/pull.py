@@ -21,6 +21,7 @@ from sfa.sync.scope import recall, record_pull, remember, scope_hash, territorie
 from sfa.sync.streams import PullPlan, PullScope
 from sfa.sync.window import (
     ChangeWindow,
+    anything_changed,
     backend_of,
     current_bound,
     is_from_the_future,
@@ -93,12 +94,14 @@ def pull(
             state = PullState(**asdict(saved))
             if state.backend != backend:
                 raise ResetRequired("cursor_from_future", "this pull began on another server")
-            scope_now = _recall(session, state.scope)
+            scope_now, _ = _recall(session, state.scope)
         else:
             state = _start(session, settings, backend, cursor, now)
             scope_now = territories_in_scope(session, principal, today)
             state.scope = scope_hash(scope_now)
-        prev = _recall(session, state.prev_scope) if state.prev_scope else None
+        prev, prev_is_fresh = None, False
+        if state.prev_scope:
+            prev, prev_is_fresh = _recall(session, state.prev_scope)
         window = ChangeWindow(backend, state.lower, state.upper)
         plan = PullPlan(window, PullScope(now=scope_now, prev=prev), principal.user_id)
         if not continuation and _is_idle(session, plan, state):
@@ -109,7 +112,7 @@ def pull(
                 page.has_more = _chain_catch_up(session, plan, state)
     finally:
         session.rollback()
-    if not continuation:
+    if not continuation and not (state.prev_scope == state.scope and prev_is_fresh):
         remember(session, scope_now)
     if page.has_more:
         page.continuation = tokens.encode(
@@ -139,7 +142,8 @@ def _start(
     return PullState(backend, cursor.bound, cursor.scope, upper, started_at=started)
 
 
-def _recall(session: Session, digest: str) -> list[str]:
+def _recall(session: Session, digest: str) -> tuple[list[str], bool]:
+    """The scope's territory ids, and whether it was used recently enough not to need a touch."""
     found = recall(session, digest)
     if found is None:
         raise ResetRequired("scope_unknown", "the scope of this cursor is no longer known")
@@ -150,7 +154,7 @@ def _is_idle(session: Session, plan: PullPlan, state: PullState) -> bool:
     """Nothing to deliver: same scope as the cursor and no change anywhere in the window."""
     if plan.window.is_initial or state.prev_scope != state.scope:
         return False
-    return session.scalar(plan.anything_changed()) == 0
+    return not anything_changed(session, plan.window)
 
 
 def _chain_catch_up(session: Session, plan: PullPlan, state: PullState) -> bool:
@@ -161,8 +165,7 @@ def _chain_catch_up(session: Session, plan: PullPlan, state: PullState) -> bool:
         return False
     latest = current_bound(session)
     since = ChangeWindow(state.backend, state.upper, latest)
-    same_scope = PullPlan(since, PullScope(plan.scope.now, plan.scope.now), plan.user_id)
-    if session.scalar(same_scope.anything_changed()) == 0:
+    if not anything_changed(session, since):
         return False
     state.lower, state.prev_scope, state.upper = state.upper, state.scope, latest
     state.stream, state.after, state.hops = 0, None, state.hops + 1

@@ -50,17 +50,21 @@ def remember(session: Session, territory_ids: list[str]) -> str:
     return digest
 
 
+_recent_pulls: dict[str, datetime] = {}  # per process: skip the read while it is fresh
+_RECENT_LIMIT = 50_000
+
+
 def record_pull(session: Session, device_id: str | None, now: datetime) -> None:
     """Note the device's last complete pull (for sync compliance), at most once a minute."""
     if device_id is None:
         return
+    minute_ago = now - timedelta(minutes=1)
+    if _recent_pulls.get(device_id, minute_ago) > minute_ago:
+        return
     status = session.get(DeviceSyncStatus, device_id)
-    if (
-        status is not None
-        and status.last_pull_at
-        and status.last_pull_at > now - timedelta(minutes=1)
-    ):
+    if status is not None and status.last_pull_at and status.last_pull_at > minute_ago:
         session.rollback()
+        _remember_pull(device_id, status.last_pull_at)
         return
     if status is None:
         status = DeviceSyncStatus(device_id=device_id)
@@ -68,10 +72,21 @@ def record_pull(session: Session, device_id: str | None, now: datetime) -> None:
     status.last_pull_at = now
     try:
         session.commit()
+        _remember_pull(device_id, now)
     except IntegrityError:  # the device's two pulls raced to create it
         session.rollback()
 
 
-def recall(session: Session, digest: str) -> list[str] | None:
+def _remember_pull(device_id: str, at: datetime) -> None:
+    if len(_recent_pulls) >= _RECENT_LIMIT:
+        _recent_pulls.clear()
+    _recent_pulls[device_id] = at
+
+
+def recall(session: Session, digest: str) -> tuple[list[str], bool] | None:
+    """The snapshot's territory ids and whether it was used within the last day, or None."""
     snapshot = session.get(ScopeSnapshot, digest)
-    return None if snapshot is None else list(snapshot.territory_ids)
+    if snapshot is None:
+        return None
+    fresh = snapshot.last_used_at >= utcnow() - timedelta(days=1)
+    return list(snapshot.territory_ids), fresh

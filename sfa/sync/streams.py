@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, func, or_, select, union, union_all
+from sqlalchemy import Select, false, func, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from sfa.accounts.models import Account
@@ -67,28 +67,6 @@ class PullPlan:
             if not self.window.is_initial:
                 found.append(Stream(entity, "removals", self._removals(entity)))
         return found
-
-    def anything_changed(self) -> Select:
-        """One query answering whether a delta pull can possibly deliver something."""
-        probes = [
-            select(entity.table.c.sync_version)
-            .where(self.window.contains(entity.table.c.sync_version))
-            .limit(1)
-            for entity in ENTITIES
-        ]
-        probes.append(
-            select(_tombstones.c.sync_version)
-            .where(self.window.contains(_tombstones.c.sync_version))
-            .limit(1)
-        )
-        probes.append(
-            select(_moves.c.sync_version)
-            .where(self.window.contains(_moves.c.sync_version))
-            .limit(1)
-        )
-        return select(func.count()).select_from(
-            union_all(*[p.subquery().select() for p in probes]).subquery()
-        )
 
     # upserts -------------------------------------------------------------------------------
 

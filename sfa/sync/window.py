@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Text, and_, cast, func, literal, not_, select, true
+from sqlalchemy import BigInteger, Text, and_, cast, func, literal, not_, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
 
 from sfa.sync.models import SyncClock
+from sfa.sync.triggers import TRACKED
 
 
 class _Xid8(UserDefinedType):
@@ -60,6 +61,36 @@ class ChangeWindow:
     @property
     def is_initial(self) -> bool:
         return self.lower is None
+
+
+_CHANGE_TABLES = (*(t.table for t in TRACKED), "sync_tombstones", "sync_account_moves")
+_IN_WINDOW = {
+    "sqlite": "sync_version > :lower AND sync_version <= :upper",
+    "pg": "sync_version >= :xmin"
+    " AND NOT pg_visible_in_snapshot(sync_version::text::xid8, CAST(:lower AS pg_snapshot))"
+    " AND pg_visible_in_snapshot(sync_version::text::xid8, CAST(:upper AS pg_snapshot))",
+}
+# One prepared statement per backend, built once: an idle pull must cost next to nothing.
+_PROBES = {
+    backend: text(
+        "SELECT "
+        + " OR ".join(
+            f"EXISTS (SELECT 1 FROM {table} WHERE {condition})" for table in _CHANGE_TABLES
+        )
+    )
+    for backend, condition in _IN_WINDOW.items()
+}
+
+
+def anything_changed(session: Session, window: ChangeWindow) -> bool:
+    """Whether any synced table, tombstone or account move changed in ``window`` (a delta
+    window: it has a lower bound). One indexed probe per table, in one round trip."""
+    params = {"lower": window.lower, "upper": window.upper}
+    if window.backend == "sqlite":
+        params = {"lower": int(window.lower), "upper": int(window.upper)}
+    else:
+        params["xmin"] = snapshot_xmin(window.lower)
+    return bool(session.scalar(_PROBES[window.backend], params))
 
 
 def everything() -> ColumnElement:
