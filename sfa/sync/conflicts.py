@@ -75,7 +75,7 @@ def _apply_overruled_value(
     if record is None:
         raise ConflictError("the record no longer exists", code="record_gone")
     try:
-        values = FIELD_SCHEMAS[conflict.entity]().load(
+        values = FIELD_SCHEMAS[conflict.entity].load(
             {conflict.field: conflict.overruled_value}, partial=True
         )
     except ValidationError:  # the field's contract changed since: refuse rather than guess

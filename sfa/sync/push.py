@@ -22,8 +22,10 @@ from sfa.accounts.models import Account
 from sfa.auth.principal import Principal
 from sfa.db import is_retryable
 from sfa.errors import DomainError, flatten_messages
+from sfa.sync.entities import BY_NAME
 from sfa.sync.models import AppliedMutation, DeviceSyncStatus
-from sfa.sync.schemas import MutationSchema
+from sfa.sync.policy import ENTITY_RULES
+from sfa.sync.schemas import MUTATION_SCHEMA
 from sfa.sync.scope import territories_in_scope
 from sfa.sync.writers import Mutation, PushContext, Rejected, apply, conflict_rows
 
@@ -51,9 +53,21 @@ def push(
         )
     skew_ms = int((now - device_time).total_seconds() * 1000) if device_time else 0
     scope = set(territories_in_scope(session, principal, today))
-    ctx = PushContext(session, principal, device_id, scope, skew_ms, now)
-    stored = _stored_results(session, device_id, mutations)
-    results = [_one(ctx, raw, stored) for raw in mutations]
+    try:  # fast path: every target locked at once, one flush at the end
+        ctx = PushContext(session, principal, device_id, scope, skew_ms, now)
+        stored = _stored_results(session, device_id, mutations)
+        held = _lock_targets(session, mutations)  # noqa: F841  (the session only holds weakly)
+        results = [_one(ctx, raw, stored) for raw in mutations]
+        session.flush()
+    except DBAPIError as exc:
+        if is_retryable(exc):
+            raise
+        # the database refused a value: redo with each mutation in its own savepoint, so the
+        # one it refuses is rejected alone
+        session.rollback()
+        ctx = PushContext(session, principal, device_id, scope, skew_ms, now, isolated=True)
+        stored = _stored_results(session, device_id, mutations)
+        results = [_one(ctx, raw, stored) for raw in mutations]
     session.add_all(conflict_rows(ctx))
     status = session.get(DeviceSyncStatus, device_id) or DeviceSyncStatus(device_id=device_id)
     status.last_push_at = now
@@ -76,6 +90,35 @@ def _stored_results(
     return {row.mutation_id: row for row in rows}
 
 
+def _lock_targets(session: Session, mutations: list[Any]) -> list[Any]:
+    """Lock every record the push updates or deletes, in id order (so concurrent pushes never
+    deadlock), and load the accounts it refers to, in a few queries instead of one per mutation.
+    Returns the loaded records: the caller keeps them alive while it works (the session's
+    identity map holds them only weakly)."""
+    targets: dict[str, set[str]] = {}
+    accounts: set[str] = set()
+    for raw in mutations:
+        if not isinstance(raw, dict) or not isinstance(raw.get("record_id"), str):
+            continue
+        entity, op = raw.get("entity"), raw.get("op")
+        values = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        if isinstance(values.get("account_id"), str):
+            accounts.add(values["account_id"])
+        if entity in ENTITY_RULES and op in ("update", "delete"):
+            targets.setdefault(entity, set()).add(raw["record_id"])
+    loaded: list[Any] = []
+    for entity, ids in sorted(targets.items()):
+        model = BY_NAME[entity].model
+        locked = session.scalars(
+            select(model).where(model.id.in_(sorted(ids))).order_by(model.id).with_for_update()
+        ).all()
+        loaded += locked
+        accounts |= {getattr(r, "account_id", None) or r.id for r in locked}
+    if accounts:
+        loaded += session.scalars(select(Account).where(Account.id.in_(sorted(accounts)))).all()
+    return loaded
+
+
 def _digest(raw: Any) -> str:
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -83,7 +126,7 @@ def _digest(raw: Any) -> str:
 
 def _one(ctx: PushContext, raw: Any, stored: dict[str, AppliedMutation]) -> dict[str, Any]:
     try:
-        loaded = MutationSchema().load(raw)
+        loaded = MUTATION_SCHEMA.load(raw)
     except ValidationError as exc:
         given = raw.get("id") if isinstance(raw, dict) else None
         return {
@@ -117,6 +160,8 @@ def _one(ctx: PushContext, raw: Any, stored: dict[str, AppliedMutation]) -> dict
 def _apply(ctx: PushContext, mutation: Mutation) -> dict[str, Any]:
     logged = len(ctx.conflicts)
     try:
+        if not ctx.isolated:  # every refusal is decided before anything is modified
+            return apply(ctx, mutation)
         with ctx.session.begin_nested():
             return apply(ctx, mutation)
     except Rejected as refusal:
@@ -125,7 +170,7 @@ def _apply(ctx: PushContext, mutation: Mutation) -> dict[str, Any]:
             _log_out_of_scope(ctx, mutation, refusal)
         return _rejection_body(mutation.record_id, refusal)
     except DBAPIError as exc:
-        if is_retryable(exc):
+        if is_retryable(exc) or not ctx.isolated:
             raise
         del ctx.conflicts[logged:]
         return _rejection_body(

@@ -109,11 +109,13 @@ class ForecastFields(Schema):
     status = fields.String(validate=validate.OneOf(("draft", "submitted")))
 
 
-FIELD_SCHEMAS: dict[str, type[Schema]] = {
-    "accounts": AccountFields,
-    "contacts": ContactFields,
-    "orders": OrderFields,
-    "order_lines": OrderLineFields,
-    "visits": VisitFields,
-    "forecasts": ForecastFields,
+# Instances are reused across requests (loading keeps no state on the schema).
+FIELD_SCHEMAS: dict[str, Schema] = {
+    "accounts": AccountFields(),
+    "contacts": ContactFields(),
+    "orders": OrderFields(),
+    "order_lines": OrderLineFields(),
+    "visits": VisitFields(),
+    "forecasts": ForecastFields(),
 }
+MUTATION_SCHEMA = MutationSchema()

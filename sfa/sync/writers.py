@@ -19,7 +19,7 @@ from sfa.orders.models import Order, OrderLine
 from sfa.sync.entities import BY_NAME, wire_value
 from sfa.sync.merge import Edit, Stamp, decide
 from sfa.sync.models import Conflict
-from sfa.sync.policy import ENTITY_RULES, EntityRules
+from sfa.sync.policy import ENTITY_RULES, LATEST_WINS, EntityRules
 from sfa.sync.schemas import FIELD_SCHEMAS
 
 
@@ -37,6 +37,7 @@ class PushContext:
     scope: set[str]  # territory ids
     skew_ms: int
     now: datetime
+    isolated: bool = False  # each mutation in its own savepoint, flushed as it goes
     conflicts: list[dict] = field(default_factory=list)
 
 
@@ -60,7 +61,8 @@ def apply(ctx: PushContext, mutation: Mutation) -> dict[str, Any]:
     model = BY_NAME[mutation.entity].model
     if mutation.op == "create":
         return _create(ctx, rules, model, mutation)
-    record = ctx.session.get(model, mutation.record_id, with_for_update=True)
+    # the fast path locked every target up front; the isolated path locks here
+    record = ctx.session.get(model, mutation.record_id, with_for_update=ctx.isolated or None)
     if record is None:
         raise Rejected("not_found", f"no {mutation.entity} record {mutation.record_id}")
     _check_reach(ctx, mutation.entity, record)
@@ -79,7 +81,7 @@ def _values(rules: EntityRules, mutation: Mutation, creating: bool) -> dict[str,
         raise Rejected(
             "field_not_writable", "these fields are not writable by devices", {"fields": refused}
         )
-    schema = FIELD_SCHEMAS[mutation.entity]()
+    schema = FIELD_SCHEMAS[mutation.entity]
     try:
         values = schema.load(mutation.fields, partial=not creating)
     except ValidationError as exc:
@@ -120,7 +122,7 @@ def _create(ctx: PushContext, rules: EntityRules, model: type, mutation: Mutatio
         field_stamps={name: stamp for name in values},
     )
     ctx.session.add(record)
-    ctx.session.flush()
+    _flush_if_isolated(ctx)
     return {"status": "applied", "record_id": mutation.record_id, "revision": 1}
 
 
@@ -148,14 +150,14 @@ def _update(ctx: PushContext, rules: EntityRules, record: Any, mutation: Mutatio
             )
             if decision.winner == "client":
                 _restate_kept_value(ctx, mutation.entity, record.id, name, current, value)
-        if decision.apply and current != value:
+        if decision.apply and (current != value or rules.fields[name].policy == LATEST_WINS):
             applied[name] = value
             stamps[name] = Stamp(revision, edit_time, mutation.id, ctx.principal.user_id).write()
     if applied:
         for name, value in applied.items():
             setattr(record, name, value)
         record.revision, record.field_stamps = revision, stamps
-        ctx.session.flush()
+        _flush_if_isolated(ctx)
     result = {
         "status": "merged" if conflicts else "applied",
         "record_id": record.id,
@@ -218,7 +220,7 @@ def _delete(ctx: PushContext, entity: str, record: Any) -> None:
     if entity == "orders":  # lines first, so each leaves its own tombstone
         ctx.session.execute(delete(OrderLine).where(OrderLine.order_id == record.id))
     ctx.session.delete(record)
-    ctx.session.flush()
+    _flush_if_isolated(ctx)
 
 
 # scope, ownership and state -----------------------------------------------------------------
@@ -314,6 +316,11 @@ def _line_parent(ctx: PushContext, values: dict) -> dict:
             {"errors": [{"path": "fields.product_id", "message": "unknown product"}]},
         )
     return {"account_id": order.account_id}
+
+
+def _flush_if_isolated(ctx: PushContext) -> None:
+    if ctx.isolated:  # surface a database refusal inside this mutation's savepoint
+        ctx.session.flush()
 
 
 def conflict_rows(ctx: PushContext) -> list[Conflict]:

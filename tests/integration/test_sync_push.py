@@ -325,3 +325,47 @@ def test_a_rep_adds_a_new_doctor_at_an_account(rep):
     rep.pull()
     assert rep.records["contacts"][doctor]["code"] is None
     assert rep.records["contacts"][doctor]["name"] == "Dr. Nueva"
+
+
+@pytest.fixture
+def poisoned_visits(app):
+    """A database rule the application does not know about: visits noted 'poison' are refused."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON visits WHEN NEW.notes = 'poison' "
+                    "BEGIN SELECT RAISE(ABORT, 'poisoned visit'); END"
+                )
+            )
+        else:
+            db.session.execute(
+                text(
+                    "ALTER TABLE visits ADD CONSTRAINT poison CHECK (notes IS DISTINCT FROM 'poison')"
+                )
+            )
+        db.session.commit()
+    yield
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(text("DROP TRIGGER poison"))
+        else:
+            db.session.execute(text("ALTER TABLE visits DROP CONSTRAINT poison"))
+        db.session.commit()
+
+
+def test_a_value_the_database_refuses_is_rejected_alone(app, rep, poisoned_visits):
+    account = first_account(rep)
+    ids = [new_id() for _ in range(3)]
+    results = rep.push(
+        *[
+            mutation("visits", "create", visit, {"account_id": account["id"], "notes": notes})
+            for visit, notes in zip(ids, ["fine", "poison", "also fine"], strict=True)
+        ]
+    )
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert results[1]["code"] == "invalid_fields"
+    rep.pull()
+    assert rep.ids("visits") == {ids[0], ids[2]}
