@@ -39,6 +39,9 @@ def enforce_access() -> None:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes", details={"limit_bytes": limit})
     if not roles:
         return
+    if spec is not None and spec.snapshot and db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        db.session.info["snapshot"] = True
     principal = _authenticate()
     if principal.role not in roles:
         raise Forbidden("your role may not call this route", details={"role": principal.role})

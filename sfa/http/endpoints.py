@@ -39,6 +39,7 @@ class EndpointSpec:
     max_body: int | str | None = None  # bytes, or the config key that holds them
     raw_body: bool = False
     body_required: bool = True
+    snapshot: bool = False  # one REPEATABLE READ transaction for the whole request (PostgreSQL)
 
     @property
     def public(self) -> bool:
@@ -59,6 +60,7 @@ def endpoint(
     max_body: int | str | None = None,
     raw_body: bool = False,
     body_required: bool = True,
+    snapshot: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON endpoint on ``bp``.
 
@@ -68,7 +70,9 @@ def endpoint(
     when their transaction loses a serialization race. ``raw_body`` hands the view the parsed
     JSON unvalidated (for documents the feature validates itself, reporting every error with
     its location).
-    With ``body_required=False`` an empty body loads as ``{}``.
+    With ``body_required=False`` an empty body loads as ``{}``. ``snapshot`` opens the
+    request's transaction at REPEATABLE READ before authentication, so a read that needs one
+    snapshot (a sync pull) shares its transaction with the token check.
     """
     spec = EndpointSpec(
         rule=rule,
@@ -83,6 +87,7 @@ def endpoint(
         max_body=max_body,
         raw_body=raw_body,
         body_required=body_required,
+        snapshot=snapshot,
     )
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,10 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Date, Table
 
 from sfa.accounts.models import Account, Contact
 from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
+from sfa.columns import Amount, UTCDateTime
 from sfa.forecasts.models import Forecast, Quota
 from sfa.http.json import wire_number
 from sfa.orders.models import Order, OrderLine
@@ -172,17 +173,24 @@ def wire_value(value: Any) -> Any:
 
 
 def record_shaper(entity: SyncedEntity) -> Callable[[Any], dict[str, Any]]:
-    """A function turning a selected row into the wire record (``id`` first)."""
+    """A function turning a selected row (columns in ``record_columns()`` order) into the wire
+    record, ``id`` first. Only the columns whose type needs it are converted."""
     columns = entity.record_columns()
-    key = entity.key
+    names = ["id", *columns] if entity.key != "id" else columns
+    converted = [
+        name
+        for name in columns
+        if isinstance(entity.table.c[name].type, Amount | UTCDateTime | Date)
+    ]
+    keyed = entity.key != "id"
 
     def shape(row: Any) -> dict[str, Any]:
-        mapping = row._mapping
-        record = {"id": mapping[key]}
-        if key != "id":
-            record[key] = mapping[key]
-        for column in columns[1:]:
-            record[column] = wire_value(mapping[column])
+        values = tuple(row)
+        record = dict(zip(names, (values[0], *values) if keyed else values, strict=True))
+        for name in converted:
+            value = record[name]
+            if value is not None:
+                record[name] = wire_value(value)
         return record
 
     return shape

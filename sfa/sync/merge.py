@@ -57,6 +57,10 @@ NOTHING = Decision(apply=False)
 def decide(
     policy: str, base_revision: int, stamp: Stamp | None, current: Any, edit: Edit
 ) -> Decision:
+    if policy == LATEST_WINS and current == edit.value:
+        # An edit that agrees with the value is still the field's latest edit if it is later:
+        # it must take the stamp, or an earlier edit arriving after it would win.
+        return APPLY if stamp is None or _is_later(edit, stamp) else NOTHING
     if stamp is None or stamp.revision <= base_revision:
         return APPLY
     if current == edit.value:
@@ -68,8 +72,12 @@ def decide(
     if policy == REVIEW:
         return Decision(apply=False, conflict=True, winner="server", open_for_review=True)
     if policy == LATEST_WINS:
-        client_is_later = (edit.edited_at, edit.mutation_id) > (stamp.edited_at, stamp.mutation_id)
+        client_is_later = _is_later(edit, stamp)
         return Decision(
             apply=client_is_later, conflict=True, winner="client" if client_is_later else "server"
         )
     raise ValueError(f"unknown conflict policy {policy!r}")
+
+
+def _is_later(edit: Edit, stamp: Stamp) -> bool:
+    return (edit.edited_at, edit.mutation_id) > (stamp.edited_at, stamp.mutation_id)

@@ -32,7 +32,7 @@ def sync_response(body: dict[str, Any]) -> Response:
     raw = data.encode()
     response = Response(content_type="application/json")
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(raw) > 1024:
-        response.set_data(gzip.compress(raw, compresslevel=5))
+        response.set_data(gzip.compress(raw, compresslevel=1))  # 2x faster than 5, ~20% larger
         response.headers["Content-Encoding"] = "gzip"
         response.headers["Vary"] = "Accept-Encoding"
     else:

@@ -85,8 +85,9 @@ def pull(
     """One page of the pull. Raises :class:`ResetRequired` for a cursor past the horizon, from
     the future, or for a scope the server no longer knows."""
     backend = backend_of(session)
-    if backend == "pg":  # one snapshot for every query of this page
-        session.rollback()  # end the transaction authentication used, to start a snapshot
+    if backend == "pg" and not session.info.pop("snapshot", False):
+        # one snapshot for every query of this page: end any transaction begun otherwise
+        session.rollback()
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     try:
         if continuation:

@@ -93,12 +93,21 @@ class PullPlan:
             return (table.c.user_id == self.user_id) & changed
         if entity.scope == ACCOUNT:
             in_scope = table.c.account_id.in_(self._accounts_now())
-            return in_scope & or_(changed, table.c.account_id.in_(self._caught_up()))
-        column = table.c[entity.scope_column]
-        in_scope = column.in_(self.scope.now)
-        if entity.name == "accounts":
-            return in_scope & or_(changed, table.c.id.in_(self._caught_up()))
-        return in_scope & or_(changed, column.in_(self.scope.added))
+            caught_up = table.c.account_id.in_(self._caught_up())
+        else:
+            column = table.c[entity.scope_column]
+            in_scope = column.in_(self.scope.now)
+            caught_up = (
+                table.c.id.in_(self._caught_up())
+                if entity.name == "accounts"
+                else column.in_(self.scope.added)
+            )
+        if self.window.is_initial:
+            return in_scope & changed
+        # two index-friendly halves instead of one OR, which would scan the whole table
+        key = table.c[entity.key]
+        wanted = _either(select(key).where(changed), select(key).where(caught_up))
+        return in_scope & key.in_(wanted)
 
     def _accounts_now(self) -> Select:
         return select(_accounts.c.id).where(_accounts.c.territory_id.in_(self.scope.now))

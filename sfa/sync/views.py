@@ -31,6 +31,7 @@ def pull_settings() -> pulling.PullSettings:
     summary="Changes in the caller's scope since a cursor, one page at a time (protocol 1)",
     query=PullQuerySchema(),
     response=PullResponseSchema(),
+    snapshot=True,
 )
 def pull(query: dict):
     protocol = check_protocol_version()
