@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import json
 from typing import Any
 
+import orjson
 from flask import Response, request
 
 from sfa.errors import BadRequest
@@ -28,8 +28,7 @@ def check_protocol_version() -> int:
 
 def sync_response(body: dict[str, Any]) -> Response:
     """JSON, gzip-compressed when the device accepts it."""
-    data = json.dumps(body, default=wire_default, separators=(",", ":"), ensure_ascii=False)
-    raw = data.encode()
+    raw = orjson.dumps(body, default=wire_default)
     response = Response(content_type="application/json")
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(raw) > 1024:
         response.set_data(gzip.compress(raw, compresslevel=1))  # 2x faster than 5, ~20% larger
