@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Date, Table
 
-from sfa.accounts.models import Account, Contact
+from sfa.accounts.models import MASTER_FIELDS, Account, Contact
 from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
 from sfa.columns import Amount, UTCDateTime
 from sfa.forecasts.models import Forecast, Quota
@@ -69,26 +69,7 @@ ENTITIES: tuple[SyncedEntity, ...] = (
         "price_list_items", PriceListItem, GLOBAL, ("price_list_id", "product_id", "price")
     ),
     SyncedEntity("stock", StockLevel, GLOBAL, ("available",), key="product_id"),
-    SyncedEntity(
-        "accounts",
-        Account,
-        TERRITORY,
-        (
-            "code",
-            "name",
-            "kind",
-            "tax_id",
-            "address",
-            "city",
-            "phone",
-            "email",
-            "channel",
-            "price_list_id",
-            "credit_limit",
-            "territory_id",
-            "active",
-        ),
-    ),
+    SyncedEntity("accounts", Account, TERRITORY, (*MASTER_FIELDS, "price_list_id", "territory_id")),
     SyncedEntity(
         "contacts",
         Contact,

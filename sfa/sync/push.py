@@ -24,10 +24,11 @@ from sfa.db import is_retryable
 from sfa.errors import DomainError, flatten_messages
 from sfa.sync.entities import BY_NAME
 from sfa.sync.models import AppliedMutation, DeviceSyncStatus
+from sfa.sync.mutations import Mutation, PushContext, Rejected
 from sfa.sync.policy import ENTITY_RULES
 from sfa.sync.schemas import MUTATION_SCHEMA
 from sfa.sync.scope import territories_in_scope
-from sfa.sync.writers import Mutation, PushContext, Rejected, apply, conflict_rows
+from sfa.sync.writers import apply, conflict_rows
 
 
 class TooManyMutations(DomainError):

@@ -3,53 +3,26 @@ write, with field-level merge. Raises :class:`Rejected` when nothing may be appl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
-from sfa.accounts.models import Account, Contact
-from sfa.auth.principal import Principal
-from sfa.catalog.models import Product
 from sfa.errors import flatten_messages
-from sfa.orders.models import Order, OrderLine
+from sfa.orders.models import OrderLine
 from sfa.sync.entities import BY_NAME, wire_value
 from sfa.sync.merge import Edit, Stamp, decide
 from sfa.sync.models import Conflict
+from sfa.sync.mutations import Mutation, PushContext, Rejected
 from sfa.sync.policy import ENTITY_RULES, LATEST_WINS, EntityRules
+from sfa.sync.reach import (
+    check_reach,
+    check_state,
+    owner_of,
+    ownership_on_create,
+    territory_of,
+)
 from sfa.sync.schemas import FIELD_SCHEMAS
-
-
-class Rejected(Exception):
-    def __init__(self, code: str, reason: str, details: dict | None = None) -> None:
-        super().__init__(reason)
-        self.code, self.reason, self.details = code, reason, details or {}
-
-
-@dataclass
-class PushContext:
-    session: Session
-    principal: Principal
-    device_id: str | None
-    scope: set[str]  # territory ids
-    skew_ms: int
-    now: datetime
-    isolated: bool = False  # each mutation in its own savepoint, flushed as it goes
-    conflicts: list[dict] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Mutation:
-    id: str
-    entity: str
-    op: str
-    record_id: str
-    base_revision: int | None
-    fields: dict[str, Any]
-    edited_at: datetime | None
 
 
 def apply(ctx: PushContext, mutation: Mutation) -> dict[str, Any]:
@@ -65,10 +38,10 @@ def apply(ctx: PushContext, mutation: Mutation) -> dict[str, Any]:
     record = ctx.session.get(model, mutation.record_id, with_for_update=ctx.isolated or None)
     if record is None:
         raise Rejected("not_found", f"no {mutation.entity} record {mutation.record_id}")
-    _check_reach(ctx, mutation.entity, record)
-    if rules.owner_only and _owner(ctx, mutation.entity, record) != ctx.principal.user_id:
+    check_reach(ctx, mutation.entity, record)
+    if rules.owner_only and owner_of(ctx, mutation.entity, record) != ctx.principal.user_id:
         raise Rejected("operation_not_allowed", "only its author may change this record")
-    _check_state(ctx, rules, mutation.entity, record)
+    check_state(ctx, rules, mutation.entity, record)
     if mutation.op == "delete":
         _delete(ctx, mutation.entity, record)
         return {"status": "applied", "record_id": mutation.record_id}
@@ -109,7 +82,7 @@ def _create(ctx: PushContext, rules: EntityRules, model: type, mutation: Mutatio
     if ctx.session.get(model, mutation.record_id) is not None:
         raise Rejected("already_exists", "a record with this id exists")
     values = _values(rules, mutation, creating=True)
-    extra = _ownership_on_create(ctx, mutation.entity, values)
+    extra = ownership_on_create(ctx, mutation.entity, values)
     status = values.get("status")
     if status is not None and status not in rules.status_moves.get("draft", {status}):
         raise Rejected("invalid_state", f"a new record cannot start as {status!r}")
@@ -174,7 +147,7 @@ def _conflict(ctx, mutation, record, name, decision, current, value, stamp) -> d
     ctx.conflicts.append(
         {
             "user_id": loser,
-            "territory_id": _territory(ctx, mutation.entity, record),
+            "territory_id": territory_of(ctx, mutation.entity, record),
             "entity": mutation.entity,
             "record_id": record.id,
             "field": name,
@@ -221,101 +194,6 @@ def _delete(ctx: PushContext, entity: str, record: Any) -> None:
         ctx.session.execute(delete(OrderLine).where(OrderLine.order_id == record.id))
     ctx.session.delete(record)
     _flush_if_isolated(ctx)
-
-
-# scope, ownership and state -----------------------------------------------------------------
-
-
-def _account(ctx: PushContext, account_id: str | None) -> Account:
-    account = ctx.session.get(Account, account_id) if account_id else None
-    if account is None:
-        raise Rejected("not_found", f"no account {account_id}")
-    if account.territory_id not in ctx.scope:
-        raise Rejected(
-            "out_of_scope", "the account is not in your territories", {"account_id": account.id}
-        )
-    return account
-
-
-def _territory(ctx: PushContext, entity: str, record: Any) -> str | None:
-    if entity == "accounts":
-        return record.territory_id
-    account_id = getattr(record, "account_id", None)
-    account = ctx.session.get(Account, account_id) if account_id else None
-    return account.territory_id if account else None
-
-
-def _check_reach(ctx: PushContext, entity: str, record: Any) -> None:
-    if entity == "accounts":
-        _account(ctx, record.id)
-    elif hasattr(record, "account_id"):
-        _account(ctx, record.account_id)
-    elif getattr(record, "user_id", None) != ctx.principal.user_id:
-        raise Rejected("not_found", f"no {entity} record {record.id}")
-
-
-def _owner(ctx: PushContext, entity: str, record: Any) -> str | None:
-    if entity == "order_lines":
-        return ctx.session.get(Order, record.order_id).user_id
-    return getattr(record, "user_id", None)
-
-
-def _check_state(ctx: PushContext, rules: EntityRules, entity: str, record: Any) -> None:
-    if entity == "order_lines":
-        if ctx.session.get(Order, record.order_id).status != "draft":
-            raise Rejected("invalid_state", "the order has been submitted and can no longer change")
-    elif rules.changeable_in and record.status not in rules.changeable_in:
-        raise Rejected("invalid_state", f"a {record.status} record can no longer change")
-
-
-def _ownership_on_create(ctx: PushContext, entity: str, values: dict) -> dict:
-    user = ctx.principal.user_id
-    if entity == "contacts":
-        _account(ctx, values["account_id"])
-        return {}
-    if entity == "orders":
-        _account(ctx, values["account_id"])
-        return {"user_id": user, "device_id": ctx.device_id}
-    if entity == "order_lines":
-        return _line_parent(ctx, values)
-    if entity == "visits":
-        account = _account(ctx, values["account_id"])
-        contact_id = values.get("contact_id")
-        if (
-            contact_id
-            and ctx.session.scalar(select(Contact.account_id).where(Contact.id == contact_id))
-            != account.id
-        ):
-            raise Rejected(
-                "invalid_fields",
-                "the contact does not belong to this account",
-                {"errors": [{"path": "fields.contact_id", "message": "unknown"}]},
-            )
-        return {"user_id": user}
-    if entity == "forecasts":
-        return {
-            "user_id": user,
-            "submitted_at": ctx.now if values.get("status") == "submitted" else None,
-        }
-    return {}
-
-
-def _line_parent(ctx: PushContext, values: dict) -> dict:
-    order = ctx.session.get(Order, values["order_id"], with_for_update=True)
-    if order is None:
-        raise Rejected("not_found", f"no order {values['order_id']}")
-    _account(ctx, order.account_id)
-    if order.user_id != ctx.principal.user_id:
-        raise Rejected("operation_not_allowed", "only its author may change this order")
-    if order.status != "draft":
-        raise Rejected("invalid_state", "the order has been submitted and can no longer change")
-    if ctx.session.get(Product, values["product_id"]) is None:
-        raise Rejected(
-            "invalid_fields",
-            "unknown product",
-            {"errors": [{"path": "fields.product_id", "message": "unknown product"}]},
-        )
-    return {"account_id": order.account_id}
 
 
 def _flush_if_isolated(ctx: PushContext) -> None:
