@@ -193,8 +193,20 @@ class PullPlan:
         if entity.scope == USER:
             return query.where(t.user_id == self.user_id)
         if entity.scope in (TERRITORY, ACCOUNT):
-            return query.where(or_(t.territory_id.in_(self.scope.either), t.territory_id.is_(None)))
+            near = [t.territory_id.in_(self.scope.either), t.territory_id.is_(None)]
+            if entity.scope == ACCOUNT:  # deleted after its account moved out of the scope
+                near.append(t.account_id.in_(self._moved_through()))
+            return query.where(or_(*near))
         return query
+
+    def _moved_through(self) -> Select:
+        """Accounts that moved in the window from or to a territory of the scope, then or now:
+        a child deleted after such a move was held by the device, wherever it was deleted."""
+        either = self.scope.either
+        return select(_moves.c.account_id).where(
+            self.window.contains(_moves.c.sync_version),
+            or_(_moves.c.from_territory_id.in_(either), _moves.c.to_territory_id.in_(either)),
+        )
 
 
 def _either(*queries: Select) -> Select:

@@ -343,7 +343,8 @@ def poisoned_visits(app):
         else:
             db.session.execute(
                 text(
-                    "ALTER TABLE visits ADD CONSTRAINT poison CHECK (notes IS DISTINCT FROM 'poison')"
+                    "ALTER TABLE visits ADD CONSTRAINT poison "
+                    "CHECK (notes IS DISTINCT FROM 'poison')"
                 )
             )
         db.session.commit()
