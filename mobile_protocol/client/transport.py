@@ -78,20 +78,15 @@ class HttpTransport:
             self._url(path, params),
             data=None if body is None else json.dumps(body).encode("utf-8"),
             method=method,
-            headers={
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip",
-                **({} if body is None else {"Content-Type": "application/json"}),
-                **(headers or {}),
-            },
+            headers=request_headers(body, headers),
         )
         try:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-                    return _response(reply.status, reply.headers, reply.read())
+                    return read_response(reply.status, reply.headers, reply.read())
             except urllib.error.HTTPError as error:  # a 4xx/5xx is an answer, not a failure
                 with error:
-                    return _response(error.code, error.headers, error.read())
+                    return read_response(error.code, error.headers, error.read())
         except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
             raise TransportError(f"{method} {path}: {error}") from error
 
@@ -100,7 +95,20 @@ class HttpTransport:
         return self.base_url + path + (f"?{urlencode(query)}" if query else "")
 
 
-def _response(status: int, headers: Mapping[str, str], raw: bytes) -> Response:
+def request_headers(body: Any, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The headers every transport sends: JSON wanted, gzip accepted, the caller's on top."""
+    return {
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip",
+        **({} if body is None else {"Content-Type": "application/json"}),
+        **(headers or {}),
+    }
+
+
+def read_response(status: int, headers: Mapping[str, str], raw: bytes) -> Response:
+    """The answer as the device sees it: header names in lower case, the body gunzipped when
+    ``Content-Encoding`` says so and read as JSON. An unreadable error body becomes None (the
+    status says enough); an unreadable success is a :class:`TransportError`."""
     names = {name.lower(): value for name, value in headers.items()}
     try:
         if names.get("content-encoding", "").lower() == "gzip":

@@ -8,15 +8,14 @@ server says so), and no sockets.
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
-from mobile_protocol.client import Response, TransportError
+from mobile_protocol.client import Response
+from mobile_protocol.client.transport import read_response, request_headers
 
 
 class InProcessTransport:
@@ -42,27 +41,6 @@ class InProcessTransport:
             method=method,
             query_string=query,
             data=None if body is None else json.dumps(body).encode("utf-8"),
-            headers={
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip",
-                **({} if body is None else {"Content-Type": "application/json"}),
-                **(headers or {}),
-            },
+            headers=request_headers(body, headers),
         )
-        return decoded_response(reply.status_code, dict(reply.headers), reply.get_data())
-
-
-def decoded_response(status: int, headers: Mapping[str, str], raw: bytes) -> Response:
-    """The answer as the device sees it: header names in lower case, the body gunzipped when
-    ``Content-Encoding`` is gzip and read as JSON. An unreadable error body becomes None (the
-    status says enough); an unreadable success is a :class:`TransportError`."""
-    names = {name.lower(): value for name, value in headers.items()}
-    try:
-        if names.get("content-encoding", "").lower() == "gzip":
-            raw = gzip.decompress(raw)
-        body = json.loads(raw) if raw else None
-    except (OSError, EOFError, zlib.error, ValueError) as error:
-        if status < 400:
-            raise TransportError(f"unreadable response ({status}): {error}") from error
-        body = None
-    return Response(status, names, body)
+        return read_response(reply.status_code, dict(reply.headers), reply.get_data())
