@@ -22,9 +22,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sfa.http import access, errors, observability
     from sfa.http.json import WireJSONProvider
     from sfa.http.openapi import build_openapi
+    from sfa.http.sessions import SessionWhenPresent
 
     app = Flask(__name__, static_folder=None)
     app.json = WireJSONProvider(app)
+    app.session_interface = SessionWhenPresent()
     resolved = settings.resolve(app.instance_path, config)
     app.config.update(resolved)
     app.config.update(

@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "DB_RETRY_ATTEMPTS": 6,
     "SYNC_HORIZON_DAYS": 90,
     "SYNC_MAX_MUTATIONS": 500,
+    "SYNC_IDLE_FAST_LANE": True,  # answer idle pulls with one statement (sfa.sync.idle)
     "SYNC_MAX_BODY_BYTES": 8 * 1024 * 1024,
 }
 

@@ -114,6 +114,9 @@ def app(database_url: str, settings: dict) -> Iterator[Flask]:
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+    lane = application.extensions.get("sfa.idle_probe")
+    if lane is not None:
+        lane.dispose()
 
 
 @pytest.fixture

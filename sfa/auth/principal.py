@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+BACK_OFFICE_ROLES = frozenset({"admin", "erp"})  # they see all data; others see their scope
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -15,4 +17,4 @@ class Principal:
     @property
     def is_back_office(self) -> bool:
         """Admins and the ERP see all data; reps and managers see their scope."""
-        return self.role in ("admin", "erp")
+        return self.role in BACK_OFFICE_ROLES

@@ -40,6 +40,9 @@ class EndpointSpec:
     raw_body: bool = False
     body_required: bool = True
     snapshot: bool = False  # one REPEATABLE READ transaction for the whole request (PostgreSQL)
+    # answers the commonest request itself, authenticating inside its one statement; returns
+    # None to leave the request to the full path (see sfa.http.access)
+    fast_lane: Callable[[frozenset[str]], Response | None] | None = None
 
     @property
     def public(self) -> bool:
@@ -61,6 +64,7 @@ def endpoint(
     raw_body: bool = False,
     body_required: bool = True,
     snapshot: bool = False,
+    fast_lane: Callable[[frozenset[str]], Response | None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON endpoint on ``bp``.
 
@@ -72,7 +76,9 @@ def endpoint(
     its location).
     With ``body_required=False`` an empty body loads as ``{}``. ``snapshot`` opens the
     request's transaction at REPEATABLE READ before authentication, so a read that needs one
-    snapshot (a sync pull) shares its transaction with the token check.
+    snapshot (a sync pull) shares its transaction with the token check. ``fast_lane`` is
+    offered the request first, with the route's roles; it may answer it only after
+    authenticating the caller and checking the role itself, and returns None otherwise.
     """
     spec = EndpointSpec(
         rule=rule,
@@ -88,6 +94,7 @@ def endpoint(
         raw_body=raw_body,
         body_required=body_required,
         snapshot=snapshot,
+        fast_lane=fast_lane,
     )
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:

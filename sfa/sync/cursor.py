@@ -9,11 +9,13 @@ nor edit them, and a cursor from another server is refused.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from sfa.errors import BadRequest
 
@@ -44,8 +46,16 @@ def _sign(secret: str, payload: bytes) -> str:
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
+_FIELDS = {
+    kind: tuple(field.name for field in dataclasses.fields(cls))
+    for kind, cls in (("cursor", Cursor), ("continuation", Continuation))
+}
+
+
 def encode(secret: str, kind: str, value: Cursor | Continuation) -> str:
-    payload = json.dumps({"k": kind, **asdict(value)}, separators=(",", ":")).encode()
+    fields = {"k": kind}
+    fields.update((name, getattr(value, name)) for name in _FIELDS[kind])
+    payload = orjson.dumps(fields)
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     return f"{body}.{_sign(secret, payload)}"
 
@@ -58,11 +68,11 @@ def decode(secret: str, kind: str, token: str) -> Any:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         if not hmac.compare_digest(signature, _sign(secret, payload)):
             raise ValueError("bad signature")
-        fields = json.loads(payload)
+        fields = orjson.loads(payload)
         if fields.pop("k") != kind:
             raise ValueError("wrong kind")
         return (Cursor if kind == "cursor" else Continuation)(**fields)
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
         raise BadRequest(
             f"this {kind} was not issued by this server; pull again from the start",
             code="invalid_cursor",

@@ -15,6 +15,8 @@ from sfa.sync.models import DeviceSyncStatus, ScopeSnapshot
 from sfa.territories.models import Territory
 from sfa.territories.services import scope_territories
 
+SNAPSHOT_TOUCH_AFTER = timedelta(days=1)  # a snapshot older than this is touched when used
+
 
 def territories_in_scope(session: Session, principal: Principal, on: date) -> list[str]:
     """Sorted ids of the territories whose data ``principal`` holds on ``on``."""
@@ -32,7 +34,7 @@ def remember(session: Session, territory_ids: list[str]) -> str:
     """Store the snapshot if it is new (its own short transaction) and return its hash."""
     digest = scope_hash(territory_ids)
     known = session.get(ScopeSnapshot, digest)
-    stale = known is not None and known.last_used_at < utcnow() - timedelta(days=1)
+    stale = known is not None and known.last_used_at < utcnow() - SNAPSHOT_TOUCH_AFTER
     session.rollback()
     if known is not None and not stale:
         return digest
@@ -88,5 +90,5 @@ def recall(session: Session, digest: str) -> tuple[list[str], bool] | None:
     snapshot = session.get(ScopeSnapshot, digest)
     if snapshot is None:
         return None
-    fresh = snapshot.last_used_at >= utcnow() - timedelta(days=1)
+    fresh = snapshot.last_used_at >= utcnow() - SNAPSHOT_TOUCH_AFTER
     return list(snapshot.territory_ids), fresh

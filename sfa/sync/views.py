@@ -1,17 +1,23 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app, g, request
 
+from sfa.auth.tokens import digest
 from sfa.clock import today
 from sfa.columns import utcnow
 from sfa.db import db
+from sfa.errors import BadRequest
 from sfa.http.access import current_principal
 from sfa.http.endpoints import endpoint
+from sfa.sync import cursor as tokens
 from sfa.sync import pull as pulling
 from sfa.sync import push as pushing
 from sfa.sync.entities import wire_value
-from sfa.sync.protocol import check_protocol_version, sync_response
-from sfa.sync.schemas import PullQuerySchema, PullResponseSchema, PushSchema
+from sfa.sync.idle import IdleProbe
+from sfa.sync.protocol import SUPPORTED, check_protocol_version, sync_response
+from sfa.sync.schemas import MAX_PAGE, PullQuerySchema, PullResponseSchema, PushSchema
+from sfa.sync.scope import record_pull
+from sfa.sync.window import is_well_formed
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
 DEVICE_ROLES = frozenset({"rep", "manager", "admin"})
@@ -24,6 +30,62 @@ def pull_settings() -> pulling.PullSettings:
     )
 
 
+def idle_pull(roles: frozenset[str]) -> Response | None:
+    """The fast lane of ``/pull``: answer a device whose cursor is current with one statement
+    (:mod:`sfa.sync.idle`). Anything unusual, including every error, is left to :func:`pull`."""
+    args, config = request.args, current_app.config
+    if not config["SYNC_IDLE_FAST_LANE"] or not set(args) <= {"cursor", "limit"}:
+        return None
+    limit = args.get("limit", "1")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        return None
+    if request.headers.get("X-SFA-Protocol", "1").strip() not in _SUPPORTED_TEXT:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    raw_cursor = args.get("cursor", "")
+    if scheme.lower() != "bearer" or not token or not raw_cursor or len(raw_cursor) > 4096:
+        return None
+    settings, now = pull_settings(), utcnow()
+    try:
+        cursor = tokens.decode(settings.secret, "cursor", raw_cursor)
+    except BadRequest:
+        return None
+    probe = _idle_probe()
+    if (
+        cursor.backend != probe.backend
+        or not is_well_formed(probe.backend, cursor.bound)
+        or cursor.issued_at < now.timestamp() - settings.horizon_seconds
+    ):
+        return None
+    idle = probe.check(digest(token), cursor, today=today(), now=now)
+    if idle is None or idle.principal.role not in roles:
+        return None
+    g.principal = idle.principal
+    record_pull(db.session, idle.principal.device_id, now)
+    issued = tokens.Cursor(probe.backend, idle.upper, cursor.scope, int(now.timestamp()))
+    return sync_response(
+        {
+            "protocol": int(request.headers.get("X-SFA-Protocol", "1")),
+            "changes": {},
+            "has_more": False,
+            "continuation": None,
+            "cursor": tokens.encode(settings.secret, "cursor", issued),
+            "server_time": wire_value(now),
+        }
+    )
+
+
+_SUPPORTED_TEXT = frozenset(str(version) for version in SUPPORTED)
+
+
+def _idle_probe() -> IdleProbe:
+    probe = current_app.extensions.get("sfa.idle_probe")
+    if probe is None or probe.engine is not db.engine:
+        probe = current_app.extensions["sfa.idle_probe"] = IdleProbe(db.engine)
+    return probe
+
+
 @endpoint(
     bp,
     "/pull",
@@ -32,6 +94,7 @@ def pull_settings() -> pulling.PullSettings:
     query=PullQuerySchema(),
     response=PullResponseSchema(),
     snapshot=True,
+    fast_lane=idle_pull,
 )
 def pull(query: dict):
     protocol = check_protocol_version()

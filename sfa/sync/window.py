@@ -64,22 +64,38 @@ class ChangeWindow:
 
 
 _CHANGE_TABLES = (*(t.table for t in TRACKED), "sync_tombstones", "sync_account_moves")
-_IN_WINDOW = {
-    "sqlite": "sync_version > :lower AND sync_version <= :upper",
-    "pg": "sync_version >= :xmin"
-    " AND NOT pg_visible_in_snapshot(sync_version::text::xid8, CAST(:lower AS pg_snapshot))"
-    " AND pg_visible_in_snapshot(sync_version::text::xid8, CAST(:upper AS pg_snapshot))",
+# The bounds' SQL per backend, as parameters; a statement may use other expressions instead.
+_BOUNDS = {
+    "sqlite": (":lower", ":upper"),
+    "pg": ("CAST(:lower AS pg_snapshot)", "CAST(:upper AS pg_snapshot)"),
 }
-# One prepared statement per backend, built once: an idle pull must cost next to nothing.
-_PROBES = {
-    backend: text(
-        "SELECT "
-        + " OR ".join(
-            f"EXISTS (SELECT 1 FROM {table} WHERE {condition})" for table in _CHANGE_TABLES
+CURRENT_BOUND_SQL = {
+    "sqlite": "COALESCE((SELECT value FROM sync_clock WHERE id = 1), 0)",
+    "pg": "pg_current_snapshot()",
+}
+
+
+def probe_sql(backend: str, lower: str | None = None, upper: str | None = None) -> str:
+    """SQL that is true when any synced table, tombstone or account move changed between the
+    bounds ``lower`` and ``upper`` (SQL expressions; default: the ``:lower`` and ``:upper``
+    parameters; PostgreSQL also takes ``:xmin``, the lower snapshot's xmin). One indexed probe
+    per table."""
+    lower, upper = lower or _BOUNDS[backend][0], upper or _BOUNDS[backend][1]
+    if backend == "sqlite":
+        condition = f"sync_version > {lower} AND sync_version <= {upper}"
+    else:
+        xid = "sync_version::text::xid8"
+        condition = (
+            f"sync_version >= :xmin AND NOT pg_visible_in_snapshot({xid}, {lower})"
+            f" AND pg_visible_in_snapshot({xid}, {upper})"
         )
+    return " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} WHERE {condition})" for table in _CHANGE_TABLES
     )
-    for backend, condition in _IN_WINDOW.items()
-}
+
+
+# One prepared statement per backend, built once: an idle pull must cost next to nothing.
+_PROBES = {backend: text("SELECT " + probe_sql(backend)) for backend in _BOUNDS}
 
 
 def anything_changed(session: Session, window: ChangeWindow) -> bool:
