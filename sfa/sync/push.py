@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -69,6 +69,19 @@ def push(
         ctx = PushContext(session, principal, device_id, scope, skew_ms, now, isolated=True)
         stored = _stored_results(session, device_id, mutations)
         results = [_one(ctx, raw, stored) for raw in mutations]
+    new = [
+        {
+            "device_id": device_id,
+            "mutation_id": mutation_id,
+            "payload_hash": outcome.payload_hash,
+            "result": outcome.result,
+            "created_at": now,
+        }
+        for mutation_id, outcome in stored.items()
+        if outcome.new
+    ]
+    if new:
+        session.execute(insert(AppliedMutation), new)
     session.add_all(conflict_rows(ctx))
     status = session.get(DeviceSyncStatus, device_id) or DeviceSyncStatus(device_id=device_id)
     status.last_push_at = now
@@ -77,18 +90,28 @@ def push(
     return results
 
 
-def _stored_results(
-    session: Session, device_id: str, mutations: list[Any]
-) -> dict[str, AppliedMutation]:
+class Outcome(NamedTuple):
+    """A mutation's stored result (``new``: recorded by this push, not stored yet)."""
+
+    payload_hash: str
+    result: dict[str, Any]
+    new: bool = False
+
+
+def _stored_results(session: Session, device_id: str, mutations: list[Any]) -> dict[str, Outcome]:
     ids = [m["id"] for m in mutations if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if not ids:
         return {}
-    rows = session.scalars(
-        select(AppliedMutation).where(
-            AppliedMutation.device_id == device_id, AppliedMutation.mutation_id.in_(ids)
-        )
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter: one plan
+        among = AppliedMutation.mutation_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+    else:
+        among = AppliedMutation.mutation_id.in_(ids)
+    rows = session.execute(
+        select(
+            AppliedMutation.mutation_id, AppliedMutation.payload_hash, AppliedMutation.result
+        ).where(AppliedMutation.device_id == device_id, among)
     )
-    return {row.mutation_id: row for row in rows}
+    return {mutation_id: Outcome(digest, result) for mutation_id, digest, result in rows}
 
 
 def _lock_targets(session: Session, mutations: list[Any]) -> list[Any]:
@@ -115,6 +138,7 @@ def _lock_targets(session: Session, mutations: list[Any]) -> list[Any]:
         ).all()
         loaded += locked
         accounts |= {getattr(r, "account_id", None) or r.id for r in locked}
+    accounts -= {r.id for r in loaded if isinstance(r, Account)}
     if accounts:
         loaded += session.scalars(select(Account).where(Account.id.in_(sorted(accounts)))).all()
     return loaded
@@ -125,7 +149,7 @@ def _digest(raw: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _one(ctx: PushContext, raw: Any, stored: dict[str, AppliedMutation]) -> dict[str, Any]:
+def _one(ctx: PushContext, raw: Any, stored: dict[str, Outcome]) -> dict[str, Any]:
     try:
         loaded = MUTATION_SCHEMA.load(raw)
     except ValidationError as exc:
@@ -150,11 +174,7 @@ def _one(ctx: PushContext, raw: Any, stored: dict[str, AppliedMutation]) -> dict
         return {"id": loaded["id"], "status": "duplicate", "original": prior.result}
     loaded["fields"] = loaded.pop("values")
     result = {"id": loaded["id"], **_apply(ctx, Mutation(**loaded))}
-    row = AppliedMutation(
-        device_id=ctx.device_id, mutation_id=loaded["id"], payload_hash=digest, result=result
-    )
-    ctx.session.add(row)
-    stored[loaded["id"]] = row
+    stored[loaded["id"]] = Outcome(digest, result, new=True)
     return result
 
 

@@ -78,6 +78,10 @@ def _edit_time(ctx: PushContext, mutation: Mutation) -> int:
     return int(edited.timestamp() * 1000) + ctx.skew_ms
 
 
+def _stamp(ctx: PushContext, mutation: Mutation, revision: int, edit_time: int) -> dict:
+    return Stamp(revision, edit_time, mutation.id, ctx.principal.user_id, ctx.device_id).write()
+
+
 def _create(ctx: PushContext, rules: EntityRules, model: type, mutation: Mutation) -> dict:
     if ctx.session.get(model, mutation.record_id) is not None:
         raise Rejected("already_exists", "a record with this id exists")
@@ -86,7 +90,7 @@ def _create(ctx: PushContext, rules: EntityRules, model: type, mutation: Mutatio
     status = values.get("status")
     if status is not None and status not in rules.status_moves.get("draft", {status}):
         raise Rejected("invalid_state", f"a new record cannot start as {status!r}")
-    stamp = Stamp(1, _edit_time(ctx, mutation), mutation.id, ctx.principal.user_id).write()
+    stamp = _stamp(ctx, mutation, 1, _edit_time(ctx, mutation))
     record = model(
         id=mutation.record_id,
         **values,
@@ -115,7 +119,7 @@ def _update(ctx: PushContext, rules: EntityRules, record: Any, mutation: Mutatio
     for name, value in values.items():
         stamp = Stamp.read(stamps, name)
         current = getattr(record, name)
-        edit = Edit(value, edit_time, mutation.id, ctx.principal.user_id)
+        edit = Edit(value, edit_time, mutation.id, ctx.principal.user_id, ctx.device_id)
         decision = decide(rules.fields[name].policy, base, stamp, current, edit)
         if decision.conflict:
             conflicts.append(
@@ -125,7 +129,7 @@ def _update(ctx: PushContext, rules: EntityRules, record: Any, mutation: Mutatio
                 _restate_kept_value(ctx, mutation.entity, record.id, name, current, value)
         if decision.apply and (current != value or rules.fields[name].policy == LATEST_WINS):
             applied[name] = value
-            stamps[name] = Stamp(revision, edit_time, mutation.id, ctx.principal.user_id).write()
+            stamps[name] = _stamp(ctx, mutation, revision, edit_time)
     if applied:
         for name, value in applied.items():
             setattr(record, name, value)

@@ -215,6 +215,7 @@ class Write:
     seq: int  # position in the server's processing order
     user: str | None = None  # None: the back office (or the initial load)
     seen: int = 0  # ledger position of the pull the edit was based on
+    device: int | None = None  # which phone made it
 
 
 @dataclass
@@ -484,7 +485,12 @@ class SyncConvergence(RuleBasedStateMachine):
             self.ledger.live[key] = fields["account_id"]
         edited = int(datetime.fromisoformat(queued["edited_at"]).timestamp() * 1000)
         for name in set(fields) & set(TRACKED[key[0]]):
-            how = {"at": edited, "user": device.user, "seen": self.seen[queued["id"]]}
+            how = {
+                "at": edited,
+                "user": device.user,
+                "seen": self.seen[queued["id"]],
+                "device": id(device),
+            }
             self.ledger.write(*key, name, fields[name], **how)
 
     # the back office -------------------------------------------------------------------
@@ -589,12 +595,13 @@ def outcome(policy: str, writes: list[Write]) -> tuple[Any, list[tuple[Write, An
         return max(writes, key=lambda w: w.at).value, []
     if policy != "review":  # client_wins, or only the back office writes it: the last one
         return writes[-1].value, []
-    value, changed, lost = None, -1, []
-    for write in writes:  # a device edit concurrent with a change waits for a manager
-        if write.user is not None and changed > write.seen and write.value != value:
+    value, changed, by, lost = None, -1, None, []
+    for write in writes:  # a device edit concurrent with another's change waits for a manager
+        rival = by is None or by != write.device
+        if write.user is not None and changed > write.seen and write.value != value and rival:
             lost.append((write, value))
         elif write.value != value:
-            value, changed = write.value, write.seq
+            value, changed, by = write.value, write.seq, write.device
     return value, lost
 
 

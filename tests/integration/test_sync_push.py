@@ -217,6 +217,23 @@ def test_an_address_edited_on_both_sides_is_kept_for_review(app, client, rep):
         assert (conflict.status, conflict.overruled_value) == ("open", "Cra 2")
 
 
+@pytest.mark.parametrize("together", [True, False], ids=["one push", "two pushes"])
+def test_a_devices_second_offline_edit_of_a_field_is_not_its_own_rival(app, rep, together):
+    """Offline, a rep corrects an address twice; both edits are based on the revision the
+    device last pulled. The second replaces the first: it is not a conflict with itself."""
+    account = first_account(rep)
+    first = mutation("accounts", "update", account["id"], {"address": "Cra 1"}, 1)
+    second = mutation("accounts", "update", account["id"], {"address": "Cra 1 # 2-3"}, 1)
+    if together:
+        results = rep.push(first, second)
+    else:
+        results = rep.push(first) + rep.push(second)
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert rep.pull()["accounts"]["upserts"][0]["address"] == "Cra 1 # 2-3"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Conflict)) == 0
+
+
 EDITS = {
     "a": ("phone-a", "+57 111", "2026-11-23T09:00:00.000Z"),
     "b": ("phone-b", "+57 222", "2026-11-23T09:05:00.000Z"),
