@@ -224,10 +224,7 @@ def test_a_devices_second_offline_edit_of_a_field_is_not_its_own_rival(app, rep,
     account = first_account(rep)
     first = mutation("accounts", "update", account["id"], {"address": "Cra 1"}, 1)
     second = mutation("accounts", "update", account["id"], {"address": "Cra 1 # 2-3"}, 1)
-    if together:
-        results = rep.push(first, second)
-    else:
-        results = rep.push(first) + rep.push(second)
+    results = rep.push(first, second) if together else rep.push(first) + rep.push(second)
     assert [r["status"] for r in results] == ["applied", "applied"]
     assert rep.pull()["accounts"]["upserts"][0]["address"] == "Cra 1 # 2-3"
     with app.app_context():
