@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, Numeric
+from sqlalchemy import JSON, BigInteger, DateTime, FetchedValue, Index, Integer, Numeric, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 AMOUNT_SCALE = 4
@@ -99,3 +99,16 @@ class Revisioned(Tracked):
 
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     field_stamps: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+
+
+class InAccountTerritory:
+    """A record that belongs to an account (contacts, orders, order lines, visits) carries its
+    account's territory. Database triggers copy it (``sfa/sync/triggers.py``) when the record is
+    written and when the account moves, so no write path can leave it stale; pulls then select
+    a territory's records by an index range instead of joining accounts on every page."""
+
+    territory_id: Mapped[str | None] = mapped_column(String(36), server_default=FetchedValue())
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:  # noqa: N805
+        return (Index(f"ix_{cls.__tablename__}_territory_id_id", "territory_id", "id"),)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.columns import Amount, Revisioned, UTCDateTime, new_id, utcnow
+from sfa.columns import Amount, InAccountTerritory, Revisioned, UTCDateTime, new_id, utcnow
 from sfa.db import Base
 
 ACCOUNT_KINDS = ("pharmacy", "distributor", "hospital", "practice")
@@ -49,7 +49,7 @@ class Account(Revisioned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Contact(Revisioned, Base):
+class Contact(InAccountTerritory, Revisioned, Base):
     """A doctor or pharmacist at an account. Holds personal data: visible only in scope."""
 
     __tablename__ = "contacts"

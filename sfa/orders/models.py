@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.columns import Amount, Revisioned, UTCDateTime, utcnow
+from sfa.columns import Amount, InAccountTerritory, Revisioned, UTCDateTime, utcnow
 from sfa.db import Base
 
 ORDER_STATUSES = (
@@ -27,7 +27,7 @@ ORDER_STATUSES = (
 )
 
 
-class Order(Revisioned, Base):
+class Order(InAccountTerritory, Revisioned, Base):
     __tablename__ = "orders"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # chosen by the device
@@ -43,7 +43,7 @@ class Order(Revisioned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class OrderLine(Revisioned, Base):
+class OrderLine(InAccountTerritory, Revisioned, Base):
     """A line of an order. ``account_id`` repeats the order's (which never changes) so a line's
     scope is known without its order, even in the tombstone of a deleted one."""
 

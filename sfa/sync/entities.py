@@ -11,7 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Table
+from sqlalchemy import Date, Table, func
+from sqlalchemy.sql.elements import ColumnElement
 
 from sfa.accounts.models import MASTER_FIELDS, Account, Contact
 from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
@@ -151,6 +152,34 @@ def wire_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_WIRE_TIMESTAMP = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'
+
+
+def record_columns_sql(entity: SyncedEntity) -> list[ColumnElement]:
+    """PostgreSQL only: the wire record's fields as SQL expressions labelled with their names,
+    already in wire form, so ``row_to_json`` over them gives the record's JSON text exactly as
+    :func:`record_shaper` and the JSON encoder would (tests compare the two): exact amounts
+    without trailing zeros, UTC timestamps to the millisecond with ``Z``, ISO dates."""
+    table = entity.table
+    columns = entity.record_columns()
+    names = ["id", *columns] if entity.key != "id" else columns
+    found = []
+    for name, source in zip(
+        names, [entity.key, *columns] if entity.key != "id" else columns, strict=True
+    ):
+        column = table.c[source]
+        if isinstance(column.type, Amount):
+            value = func.trim_scale(column)
+        elif isinstance(column.type, UTCDateTime):
+            value = func.to_char(func.timezone("UTC", column), _WIRE_TIMESTAMP)
+        elif isinstance(column.type, Date):
+            value = func.to_char(column, "YYYY-MM-DD")
+        else:
+            value = column
+        found.append(value.label(name))
+    return found
 
 
 def record_shaper(entity: SyncedEntity) -> Callable[[Any], dict[str, Any]]:

@@ -16,7 +16,6 @@ from sfa.auth.principal import Principal
 from sfa.errors import DomainError
 from sfa.sync import cursor as tokens
 from sfa.sync.cursor import Continuation, Cursor
-from sfa.sync.entities import record_shaper
 from sfa.sync.scope import recall, record_pull, remember, scope_hash, territories_in_scope
 from sfa.sync.streams import PullPlan, PullScope
 from sfa.sync.window import (
@@ -183,10 +182,7 @@ def _read_page(session: Session, plan: PullPlan, state: PullState, limit: int) -
         taken = rows[:room]
         if taken:
             bucket = changes.setdefault(stream.entity.name, {"upserts": [], "removals": []})
-            if stream.kind == "upserts":
-                bucket["upserts"].extend(map(record_shaper(stream.entity), taken))
-            else:
-                bucket["removals"].extend(row[0] for row in taken)
+            bucket[stream.kind].extend(map(stream.shape, taken))
             room -= len(taken)
         if len(rows) > len(taken):
             state.after = taken[-1][0]

@@ -161,3 +161,80 @@ _SQLITE_MOVES = (
     "(account_id, from_territory_id, to_territory_id, sync_version, moved_at) "
     f"VALUES (NEW.id, OLD.territory_id, NEW.territory_id, {_SQLITE_VERSION}, {_SQLITE_NOW}); END"
 )
+
+
+# Account children carry their account's territory (migration 0003) --------------------------
+
+ACCOUNT_CHILDREN = ("contacts", "orders", "order_lines", "visits")
+_TERRITORY_OF_NEW = "(SELECT territory_id FROM accounts WHERE id = NEW.account_id)"
+
+
+def territory_copy_statements(dialect: str) -> list[str]:
+    """The DDL that keeps ``territory_id`` of every account child equal to its account's:
+    set when the child is written (or changes account), rewritten when the account moves.
+    The rewrite stamps the children's ``sync_version`` like any change."""
+    children = ACCOUNT_CHILDREN
+    if dialect == "postgresql":
+        statements = [
+            """CREATE OR REPLACE FUNCTION sfa_copy_account_territory() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.territory_id := (SELECT territory_id FROM accounts WHERE id = NEW.account_id);
+    RETURN NEW;
+END $$""",
+            "CREATE OR REPLACE FUNCTION sfa_move_account_children() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$\nBEGIN\n"
+            + "".join(
+                f"    UPDATE {child} SET territory_id = NEW.territory_id "
+                "WHERE account_id = NEW.id;\n"
+                for child in children
+            )
+            + "    RETURN NEW;\nEND $$",
+            "CREATE TRIGGER sfa_accounts_children AFTER UPDATE OF territory_id ON accounts "
+            "FOR EACH ROW WHEN (OLD.territory_id IS DISTINCT FROM NEW.territory_id) "
+            "EXECUTE FUNCTION sfa_move_account_children()",
+        ]
+        for child in children:
+            statements.append(
+                f"CREATE TRIGGER sfa_{child}_territory BEFORE INSERT OR UPDATE OF account_id "
+                f"ON {child} FOR EACH ROW EXECUTE FUNCTION sfa_copy_account_territory()"
+            )
+        return statements
+    statements = [
+        "CREATE TRIGGER sfa_accounts_children AFTER UPDATE OF territory_id ON accounts "
+        "WHEN OLD.territory_id IS NOT NEW.territory_id BEGIN "
+        + " ".join(
+            f"UPDATE {child} SET territory_id = NEW.territory_id WHERE account_id = NEW.id;"
+            for child in children
+        )
+        + " END"
+    ]
+    for child in children:
+        copy = f"UPDATE {child} SET territory_id = {_TERRITORY_OF_NEW} WHERE rowid = NEW.rowid;"
+        statements += [
+            f"CREATE TRIGGER sfa_{child}_territory_insert AFTER INSERT ON {child} BEGIN {copy} END",
+            f"CREATE TRIGGER sfa_{child}_territory_update AFTER UPDATE OF account_id "
+            f"ON {child} BEGIN {copy} END",
+        ]
+    return statements
+
+
+def remove_territory_copy_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS sfa_accounts_children ON accounts",
+            *(
+                f"DROP TRIGGER IF EXISTS sfa_{child}_territory ON {child}"
+                for child in ACCOUNT_CHILDREN
+            ),
+            "DROP FUNCTION IF EXISTS sfa_move_account_children()",
+            "DROP FUNCTION IF EXISTS sfa_copy_account_territory()",
+        ]
+    return [
+        "DROP TRIGGER IF EXISTS sfa_accounts_children",
+        *(
+            f"DROP TRIGGER IF EXISTS sfa_{child}_territory_{when}"
+            for child in ACCOUNT_CHILDREN
+            for when in ("insert", "update")
+        ),
+    ]

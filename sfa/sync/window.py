@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Text, and_, cast, func, literal, not_, select, text, true
+from sqlalchemy import BigInteger, Text, and_, cast, func, literal, not_, or_, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
@@ -52,7 +52,11 @@ class ChangeWindow:
             upper = version <= int(self.upper)
             return upper if self.lower is None else and_(version > int(self.lower), upper)
         xid = cast(cast(version, Text), _Xid8())
-        upper = func.pg_visible_in_snapshot(xid, cast(literal(self.upper), _Snapshot()))
+        # Below a snapshot's xmin every transaction has finished, and at or above its xmax none
+        # had: only versions in between need the (per-row, costlier) visibility function.
+        upper_xmin, upper_xmax = snapshot_xmin(self.upper), _snapshot_xmax(self.upper)
+        in_progress = func.pg_visible_in_snapshot(xid, cast(literal(self.upper), _Snapshot()))
+        upper = or_(version < upper_xmin, and_(version < upper_xmax, in_progress))
         if self.lower is None:
             return upper
         seen_before = func.pg_visible_in_snapshot(xid, cast(literal(self.lower), _Snapshot()))

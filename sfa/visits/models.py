@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.columns import Revisioned, UTCDateTime, utcnow
+from sfa.columns import InAccountTerritory, Revisioned, UTCDateTime, utcnow
 from sfa.db import Base
 
 
-class Visit(Revisioned, Base):
+class Visit(InAccountTerritory, Revisioned, Base):
     __tablename__ = "visits"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # chosen by the device
