@@ -22,6 +22,7 @@ from sfa.sync.window import (
     ChangeWindow,
     anything_changed,
     backend_of,
+    changes_in,
     current_bound,
     is_from_the_future,
     is_well_formed,
@@ -176,8 +177,13 @@ def _read_page(session: Session, plan: PullPlan, state: PullState, limit: int) -
     changes: dict[str, dict[str, list]] = {}
     room = limit
     streams = plan.streams()
+    # a delta reads only the streams that can find something in this page's snapshot
+    window_changes = None if plan.window.is_initial else changes_in(session, plan.window)
     while state.stream < len(streams) and room > 0:
         stream = streams[state.stream]
+        if window_changes is not None and not stream.needed(window_changes):
+            state.stream, state.after = state.stream + 1, None
+            continue
         rows = session.execute(stream.page(state.after, room + 1)).all()
         taken = rows[:room]
         if taken:

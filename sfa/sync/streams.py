@@ -32,7 +32,7 @@ from sfa.sync.entities import (
     record_shaper,
 )
 from sfa.sync.models import AccountMove, Tombstone
-from sfa.sync.window import ChangeWindow
+from sfa.sync.window import ChangeWindow, WindowChanges
 
 _accounts = Account.__table__
 _moves = AccountMove.__table__
@@ -64,6 +64,8 @@ class Stream:
     page: Callable[[str | None, int], Select]  # (after key, limit) -> ordered select
     # a selected row -> what the page carries (its first column is always the key)
     shape: Callable[[Any], Any] = operator.itemgetter(0)
+    # whether the stream can find anything, given what changed in a delta window
+    needed: Callable[[WindowChanges], bool] = lambda _changes: True
 
 
 class PullPlan:
@@ -75,27 +77,62 @@ class PullPlan:
         self.user_id = user_id
 
     def streams(self) -> list[Stream]:
+        """Every stream of the pull, in order (a continuation counts its position in this
+        list). Their SQL is built when a page first reads them."""
         found = []
         for entity in ENTITIES:
             if self.window.backend == "pg":
-                upserts = Stream(entity, "upserts", self._upserts_as_json(entity), _json_text)
+                page, shape = self._upserts_as_json(entity), _json_text
             else:
-                upserts = Stream(entity, "upserts", self._upserts(entity), record_shaper(entity))
-            found.append(upserts)
+                page, shape = self._upserts(entity), record_shaper(entity)
+            found.append(Stream(entity, "upserts", page, shape, self._may_upsert(entity)))
             if not self.window.is_initial:
-                found.append(Stream(entity, "removals", self._removals(entity)))
+                removals = self._removals(entity)
+                found.append(Stream(entity, "removals", removals, needed=self._may_remove(entity)))
         return found
+
+    # which streams can find anything in a delta ----------------------------------------------
+
+    def _follows_accounts(self, entity: SyncedEntity) -> bool:
+        return entity.name == "accounts" or entity.scope == ACCOUNT
+
+    def _may_upsert(self, entity: SyncedEntity) -> Callable[[WindowChanges], bool]:
+        """A record is delivered when it changed in the window, or when it entered the scope
+        (its territory was added, or its account moved in)."""
+        catches_up = (self._follows_accounts(entity) or entity.scope == TERRITORY) and bool(
+            self.scope.added
+        )
+
+        def needed(changes: WindowChanges) -> bool:
+            if catches_up or entity.table.name in changes.tables:
+                return True
+            return self._follows_accounts(entity) and changes.moved
+
+        return needed
+
+    def _may_remove(self, entity: SyncedEntity) -> Callable[[WindowChanges], bool]:
+        """A record is removed when it was deleted in the window, or when it left the scope
+        (its territory was removed, or its account moved out)."""
+        drops = (self._follows_accounts(entity) or entity.scope == TERRITORY) and bool(
+            self.scope.removed
+        )
+
+        def needed(changes: WindowChanges) -> bool:
+            if drops or entity.name in changes.tombstoned:
+                return True
+            return self._follows_accounts(entity) and changes.moved
+
+        return needed
 
     # upserts -------------------------------------------------------------------------------
 
     def _upserts(self, entity: SyncedEntity) -> Callable[[str | None, int], Select]:
         table = entity.table
         key = table.c[entity.key]
-        condition = self._upsert_condition(entity)
         columns = [table.c[name] for name in entity.record_columns()]
 
         def page(after: str | None, limit: int) -> Select:
-            query = select(*columns).where(condition)
+            query = select(*columns).where(self._upsert_condition(entity))
             if after is not None:
                 query = query.where(key > after)
             return query.order_by(key).limit(limit)
@@ -107,11 +144,9 @@ class PullPlan:
         pull spends most of its time turning rows into JSON; the server does it in C)."""
         table = entity.table
         key = table.c[entity.key]
-        condition = self._upsert_condition(entity)
-        columns = record_columns_sql(entity)
 
         def page(after: str | None, limit: int) -> Select:
-            query = select(*columns).where(condition)
+            query = select(*record_columns_sql(entity)).where(self._upsert_condition(entity))
             if after is not None:
                 query = query.where(key > after)
             record = query.order_by(key).limit(limit).subquery("record")
@@ -194,6 +229,16 @@ class PullPlan:
     # removals ------------------------------------------------------------------------------
 
     def _removals(self, entity: SyncedEntity) -> Callable[[str | None, int], Select]:
+        def page(after: str | None, limit: int) -> Select:
+            record_id = self._removed_ids(entity).c[0]
+            query = select(record_id)
+            if after is not None:
+                query = query.where(record_id > after)
+            return query.order_by(record_id).limit(limit)
+
+        return page
+
+    def _removed_ids(self, entity: SyncedEntity):  # noqa: ANN202
         sources = [self._tombstones(entity)]
         table = entity.table
         if entity.name == "accounts":
@@ -203,20 +248,9 @@ class PullPlan:
         elif entity.scope == TERRITORY and self.scope.removed:
             column = table.c[entity.scope_column]
             sources.append(select(table.c.id).where(column.in_(self.scope.removed)))
-        ids = (
-            union(*sources).subquery("removed")
-            if len(sources) > 1
-            else sources[0].subquery("removed")
-        )
-        record_id = ids.c[0]
-
-        def page(after: str | None, limit: int) -> Select:
-            query = select(record_id)
-            if after is not None:
-                query = query.where(record_id > after)
-            return query.order_by(record_id).limit(limit)
-
-        return page
+        if len(sources) > 1:
+            return union(*sources).subquery("removed")
+        return sources[0].subquery("removed")
 
     def _tombstones(self, entity: SyncedEntity) -> Select:
         t = _tombstones.c

@@ -102,15 +102,58 @@ def probe_sql(backend: str, lower: str | None = None, upper: str | None = None) 
 _PROBES = {backend: text("SELECT " + probe_sql(backend)) for backend in _BOUNDS}
 
 
+@dataclass(frozen=True)
+class WindowChanges:
+    """What changed in a delta window, table by table (read in the snapshot of the page)."""
+
+    tables: frozenset[str]  # tracked tables with a row version in the window
+    tombstoned: frozenset[str]  # entities with a deletion in the window
+    moved: bool  # an account changed territory in the window
+
+
+def _changes_sql(backend: str) -> str:
+    lower, upper = _BOUNDS[backend]
+    if backend == "sqlite":
+        condition = f"sync_version > {lower} AND sync_version <= {upper}"
+        entities = "group_concat(DISTINCT entity)"
+    else:
+        xid = "sync_version::text::xid8"
+        condition = (
+            f"sync_version >= :xmin AND NOT pg_visible_in_snapshot({xid}, {lower})"
+            f" AND pg_visible_in_snapshot({xid}, {upper})"
+        )
+        entities = "string_agg(DISTINCT entity, ',')"
+    probes = [
+        f"EXISTS (SELECT 1 FROM {table} WHERE {condition}) AS {table}"
+        for table in (t.table for t in TRACKED)
+    ]
+    probes.append(f"(SELECT {entities} FROM sync_tombstones WHERE {condition}) AS tombstoned")
+    probes.append(f"EXISTS (SELECT 1 FROM sync_account_moves WHERE {condition}) AS moved")
+    return "SELECT " + ", ".join(probes)
+
+
+_CHANGES = {backend: text(_changes_sql(backend)) for backend in _BOUNDS}
+
+
+def changes_in(session: Session, window: ChangeWindow) -> WindowChanges:
+    """Which tables, deletions and moves a delta window holds: one indexed probe per table,
+    in one round trip, so a pull runs only the queries that can find something."""
+    row = session.execute(_CHANGES[window.backend], _window_params(window)).one()
+    *flags, tombstoned, moved = row
+    tables = frozenset(t.table for t, flag in zip(TRACKED, flags, strict=True) if flag)
+    return WindowChanges(tables, frozenset((tombstoned or "").split(",")) - {""}, bool(moved))
+
+
+def _window_params(window: ChangeWindow) -> dict:
+    if window.backend == "sqlite":
+        return {"lower": int(window.lower), "upper": int(window.upper)}
+    return {"lower": window.lower, "upper": window.upper, "xmin": snapshot_xmin(window.lower)}
+
+
 def anything_changed(session: Session, window: ChangeWindow) -> bool:
     """Whether any synced table, tombstone or account move changed in ``window`` (a delta
     window: it has a lower bound). One indexed probe per table, in one round trip."""
-    params = {"lower": window.lower, "upper": window.upper}
-    if window.backend == "sqlite":
-        params = {"lower": int(window.lower), "upper": int(window.upper)}
-    else:
-        params["xmin"] = snapshot_xmin(window.lower)
-    return bool(session.scalar(_PROBES[window.backend], params))
+    return bool(session.scalar(_PROBES[window.backend], _window_params(window)))
 
 
 def everything() -> ColumnElement:

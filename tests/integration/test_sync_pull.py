@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sfa.accounts.models import Account
 from sfa.db import db
@@ -110,6 +110,46 @@ def test_an_interrupted_paged_pull_resumed_equals_one_uninterrupted_pull(app, cl
     assert paged.records == whole.records
     assert all(len(_ids_of(p)) == len(set(_ids_of(p))) for p in pages)
     assert paged.pull() == {}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_paged_delta_stays_exact_when_its_changes_change_again_between_pages(app, client, limit):
+    """A delta reads only the streams whose tables changed in its window, judged again on
+    every page; records edited again between pages leave the window, and the pull must still
+    end exactly where a fresh first sync is."""
+    load(app)
+    headers = headers_for(client, "manager.andina@example.com")
+    device = SyncDevice(client, headers)
+    device.pull()
+    document = world()
+    for account in document["accounts"]:
+        account["phone"] = "+57 1 111 1111"
+    for contact in document["contacts"]:
+        contact["name"] += " (changed)"
+    document["products"][0]["name"] = "Renamed"
+    load(app, document)
+    pages = [device.pull_page(limit)]
+    again = world()
+    for account in again["accounts"]:
+        account["phone"] = "+57 2 222 2222"
+    for contact in again["contacts"]:
+        contact["name"] += " (changed twice)"
+    again["products"][0]["name"] = "Renamed twice"
+    load(app, again)
+    with app.app_context():  # and a deletion, only now
+        from sfa.catalog.models import PriceListItem
+
+        db.session.delete(db.session.scalars(select(PriceListItem)).first())
+        db.session.commit()
+    while pages[-1]["has_more"]:
+        pages.append(device.pull_page(limit, pages[-1]["continuation"]))
+    for page in pages:
+        device.apply(page["changes"])
+    device.cursor = pages[-1]["cursor"]
+    device.pull()
+    fresh = SyncDevice(client, headers)
+    fresh.pull(limit=5000)
+    assert device.records == fresh.records
 
 
 def test_a_paged_pull_without_interruption_equals_a_single_page_pull(app, client):
