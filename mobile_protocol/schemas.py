@@ -28,6 +28,7 @@ ENTITIES = (
     "price_lists",
     "price_list_items",
     "stock",
+    "pricing_rules",
     "orders",
     "order_lines",
     "visits",

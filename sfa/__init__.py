@@ -71,10 +71,24 @@ def _register_blueprints(app: Flask) -> None:
     from sfa.auth.views import bp as auth
     from sfa.catalog.views import bp as catalog
     from sfa.erp.imports.views import bp as imports
+    from sfa.erp.views import bp as erp
     from sfa.http.meta_views import bp as meta
+    from sfa.orders.views import bp as orders
     from sfa.sync.conflict_views import bp as conflicts
     from sfa.sync.views import bp as sync
     from sfa.territories.views import bp as territories
 
-    for blueprint in (meta, auth, admin, imports, territories, accounts, catalog, sync, conflicts):
+    for blueprint in (
+        meta,
+        auth,
+        admin,
+        imports,
+        territories,
+        accounts,
+        catalog,
+        sync,
+        conflicts,
+        orders,
+        erp,
+    ):
         app.register_blueprint(blueprint)

@@ -30,10 +30,33 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_HORIZON_DAYS": 90,
     "SYNC_MAX_MUTATIONS": 500,
     "SYNC_IDLE_FAST_LANE": True,  # answer idle pulls with one statement (sfa.sync.idle)
+    "SYNC_ORDER_HISTORY_DAYS": 90,  # settled orders older than this stay off devices (0: all)
     "SYNC_MAX_BODY_BYTES": 8 * 1024 * 1024,
+    "ORDER_MIN_VALUE": "0",  # when an account has none (exact decimal, as text)
+    # The ERP feed (docs/erp-feed.md)
+    "ERP_ADAPTER": "pull",  # webhook | amqp | pull (events wait for GET /api/v1/erp/events)
+    "ERP_WEBHOOK_URL": None,
+    "ERP_WEBHOOK_SECRET": None,  # signs outgoing webhooks
+    "ERP_INBOUND_SECRET": None,  # signs the ERP's acknowledgements; default: the webhook's
+    "ERP_SIGNATURE_TOLERANCE_SECONDS": 300,
+    "ERP_MAX_ATTEMPTS": 12,  # then the event is dead-lettered
+    "ERP_BACKOFF_BASE_SECONDS": 1.0,
+    "ERP_BACKOFF_MAX_SECONDS": 900.0,
+    "ERP_LEASE_SECONDS": 60,  # a dispatcher's hold on an event it is sending
+    "ERP_DELIVERY_TIMEOUT_SECONDS": 10.0,
+    "ERP_DISPATCH_BATCH": 50,
+    "ERP_DISPATCH_THREADS": 4,
+    "ERP_POLL_SECONDS": 0.5,
+    "ERP_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
+    "ERP_AMQP_EXCHANGE": "sfa.orders",
+    "ERP_AMQP_ROUTING_KEY": "orders",
 }
 
-_CONVERTERS = {int: int, bool: lambda v: v.strip().lower() in {"1", "true", "yes", "on"}}
+_CONVERTERS = {
+    int: int,
+    float: float,
+    bool: lambda v: v.strip().lower() in {"1", "true", "yes", "on"},
+}
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:

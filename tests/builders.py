@@ -113,6 +113,25 @@ WORLD: dict[str, Any] = {
         for territory in ("CO-ANT-01", "CO-BOG-01", "CO-BAQ-01")
     ],
     "stock": [{"sku": "P-0001", "available": 1200}, {"sku": "P-0002", "available": 0}],
+    "pricing_rules": [
+        {
+            "code": "ANALGESICS-20-1",
+            "kind": "bonus",
+            "priority": 10,
+            "product_line": "ANALGESICS",
+            "buy": 20,
+            "free": 1,
+            "repeating": True,
+            "mode": "on_top",
+        },
+        {
+            "code": "P-0001-VOLUME",
+            "kind": "volume_band",
+            "priority": 10,
+            "sku": "P-0001",
+            "bands": [{"min_quantity": 50, "percent": 5}, {"min_quantity": 100, "percent": 7.5}],
+        },
+    ],
     "quotas": [
         {
             "territory": "CO-ANT-01",

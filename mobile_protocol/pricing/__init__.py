@@ -13,7 +13,7 @@ Typical use::
 from mobile_protocol.pricing.catalogue import PriceList, Product
 from mobile_protocol.pricing.errors import PricingError
 from mobile_protocol.pricing.orders import Order, OrderLine, PricedLine, PricedOrder, price_order
-from mobile_protocol.pricing.rule_parser import parse_rule
+from mobile_protocol.pricing.rule_parser import parse_rule, rule_from_record
 from mobile_protocol.pricing.rules import (
     BonusRule,
     DiscountRule,
@@ -40,5 +40,6 @@ __all__ = [
     "compare",
     "parse_rule",
     "price_order",
+    "rule_from_record",
     "to_wire",
 ]

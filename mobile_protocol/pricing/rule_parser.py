@@ -43,6 +43,33 @@ def parse_rule(raw: object) -> Rule:
     return _build(raw)  # type: ignore[arg-type]
 
 
+COMMON_FIELDS = (
+    "id",
+    "kind",
+    "priority",
+    "active",
+    "valid_from",
+    "valid_to",
+    "product_id",
+    "product_line",
+    "account_id",
+    "price_list_id",
+)
+KIND_FIELDS = {
+    "discount": ("percent",),
+    "volume_band": ("bands",),
+    "bonus": ("buy", "free", "repeating", "mode"),
+}
+
+
+def rule_from_record(record: Mapping[str, Any]) -> Rule:
+    """The rule a synced ``pricing_rules`` record holds. A record carries every kind's fields
+    (null where they do not apply) and the sync bookkeeping; the rule is its common fields and
+    its own kind's, read as strictly as :func:`parse_rule` reads them."""
+    names = COMMON_FIELDS + KIND_FIELDS.get(record.get("kind"), ())  # type: ignore[arg-type]
+    return parse_rule({name: record.get(name) for name in names})
+
+
 def _inexact_numbers(value: object, path: str) -> list[dict[str, str]]:
     """Floats and NaN/infinite decimals anywhere in ``value``. Checked before the schema, which
     would take ``20.0`` for an integer and cannot compare NaN with a bound."""

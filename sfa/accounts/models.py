@@ -24,6 +24,8 @@ MASTER_FIELDS = (
     "email",
     "channel",
     "credit_limit",
+    "outstanding_balance",
+    "min_order_value",
     "active",
 )
 
@@ -43,6 +45,8 @@ class Account(Revisioned, Base):
     channel: Mapped[str | None] = mapped_column(String(40))
     price_list_id: Mapped[str | None] = mapped_column(ForeignKey("price_lists.id"))
     credit_limit: Mapped[Decimal | None] = mapped_column(Amount)
+    outstanding_balance: Mapped[Decimal | None] = mapped_column(Amount)  # unpaid invoices (ERP)
+    min_order_value: Mapped[Decimal | None] = mapped_column(Amount)  # else the configured one
     territory_id: Mapped[str] = mapped_column(ForeignKey("territories.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,8 @@ class AccountSchema(Schema):
     channel = fields.String(dump_only=True, allow_none=True)
     price_list_id = fields.String(dump_only=True, allow_none=True)
     credit_limit = fields.Decimal(dump_only=True, allow_none=True, as_string=False)
+    outstanding_balance = fields.Decimal(dump_only=True, allow_none=True, as_string=False)
+    min_order_value = fields.Decimal(dump_only=True, allow_none=True, as_string=False)
     territory_id = fields.String(dump_only=True)
     active = fields.Boolean(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

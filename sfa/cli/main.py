@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from sfa.cli.data import import_file, init_db
+from sfa.cli.erp import erp_feed
 from sfa.cli.people import devices, users
 from sfa.cli.server import demo, serve
 from sfa.cli.simulate import simulate
@@ -49,7 +50,17 @@ class LazyApp:
         return self._app
 
 
-for command in (init_db, import_file, users, devices, serve, demo, sync_commands, simulate):
+for command in (
+    init_db,
+    import_file,
+    users,
+    devices,
+    serve,
+    demo,
+    sync_commands,
+    simulate,
+    erp_feed,
+):
     cli.add_command(command)
 
 

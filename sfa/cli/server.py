@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 
 import click
 from gunicorn.app.base import BaseApplication
@@ -76,19 +81,76 @@ def server_options(fn):  # noqa: ANN001, ANN201
     return fn
 
 
+def _load_history(app, scale: float) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    from sfa.clock import today
+    from sfa.db import db
+    from sfa.demo.history import load_history
+
+    click.echo("Creating the order history (once; about a minute on SQLite)...")
+    with app.app_context():
+        history = load_history(db.session, until=today() - timedelta(days=1), scale=scale)
+        db.session.commit()
+    click.echo(history.summary())
+
+
+@contextlib.contextmanager
+def alongside(*commands: list[str]) -> Iterator[None]:
+    """Run helper processes (the ERP dispatcher, the demo ERP) for as long as the server runs,
+    with the server's environment; they are stopped when it stops."""
+    children = [subprocess.Popen(command, env=dict(os.environ)) for command in commands]
+    try:
+        yield
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def erp_feed_command() -> list[str]:
+    return [sys.executable, "-c", "from sfa.cli.main import main; main()", "erp-feed"]
+
+
 @click.command()
 @server_options
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option(
+    "--erp-feed/--no-erp-feed",
+    default=False,
+    help="Also run the ERP dispatcher (sfa erp-feed), for a single-box install.",
+)
+def serve(host: str, port: int, workers: int, threads: int, erp_feed: bool) -> None:
     """Serve the API with gunicorn."""
-    run_gunicorn(host, port, workers, threads)
+    with alongside(*([erp_feed_command()] if erp_feed else [])):
+        run_gunicorn(host, port, workers, threads)
 
 
 @click.command()
 @server_options
 @click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+@click.option(
+    "--history-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 10),
+    help="Share of the ~24 months of order history to create (0: none).",
+)
 @click.pass_obj
-def demo(lazy, host: str, port: int, workers: int, threads: int, no_serve: bool) -> None:  # noqa: ANN001
-    """Load a demo field force (a Colombian pharma company) and serve it."""
+def demo(  # noqa: PLR0913
+    lazy,  # noqa: ANN001
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    no_serve: bool,
+    history_scale: float,
+) -> None:
+    """Load a demo field force (a Colombian pharma company), with about 24 months of order
+    history, and serve it with the ERP dispatcher and a stand-in ERP beside it."""
     from sfa.demo.dataset import DEMO_PASSWORD, build_demo_document, demo_logins
 
     app = lazy.app
@@ -97,11 +159,33 @@ def demo(lazy, host: str, port: int, workers: int, threads: int, no_serve: bool)
     document = build_demo_document()
     report = run_import(app, json.dumps(document).encode(), show_progress=True)
     print_report(report)
+    if history_scale > 0:
+        _load_history(app, history_scale)
     click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, where in demo_logins(document)[:12]:
         click.echo(f"  {role:<8} {email:<40} {where}")
     click.echo("  ... (`sfa users list` shows every user)")
     if no_serve:
         return
+    erp_port = port + 1
+    os.environ.setdefault("SFA_ERP_WEBHOOK_SECRET", secrets.token_hex(16))
+    os.environ.setdefault("SFA_ERP_ADAPTER", "webhook")
+    os.environ.setdefault("SFA_ERP_WEBHOOK_URL", f"http://127.0.0.1:{erp_port}/orders")
+    erp_user = next(email for email, role, _ in demo_logins(document) if role == "erp")
+    demo_erp = [
+        sys.executable,
+        "-m",
+        "sfa.demo.erp_receiver",
+        "--port",
+        str(erp_port),
+        "--server",
+        f"http://{host}:{port}",
+        "--email",
+        erp_user,
+        "--password",
+        DEMO_PASSWORD,
+    ]
     click.echo(f"\nServing on http://{host}:{port}  (health: /healthz, API: /api/v1/openapi.json)")
-    run_gunicorn(host, port, workers, threads)
+    click.echo(f"Orders go to a demo ERP on port {erp_port}, which answers them within a minute.")
+    with alongside(erp_feed_command(), demo_erp):
+        run_gunicorn(host, port, workers, threads)

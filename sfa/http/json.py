@@ -10,13 +10,7 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-
-def wire_number(value: Decimal) -> int | float:
-    """An amount as a JSON number: integral amounts exactly as integers, others as the
-    shortest float that reads back to the same digits (amounts carry at most 4 decimals)."""
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
+from sfa.wire import wire_number
 
 
 def _default(value: Any) -> Any:

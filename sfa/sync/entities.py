@@ -7,22 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, Table, func
 from sqlalchemy.sql.elements import ColumnElement
 
 from sfa.accounts.models import MASTER_FIELDS, Account, Contact
-from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
+from sfa.catalog.models import PriceList, PriceListItem, PricingRule, Product, StockLevel
 from sfa.columns import Amount, UTCDateTime
 from sfa.forecasts.models import Forecast, Quota
-from sfa.http.json import wire_number
 from sfa.orders.models import Order, OrderLine
 from sfa.sync.models import Conflict
 from sfa.territories.models import Territory
 from sfa.visits.models import Visit
+from sfa.wire import wire_value
 
 # How an entity is scoped to a device:
 GLOBAL = "global"  # everyone receives it
@@ -70,6 +68,28 @@ ENTITIES: tuple[SyncedEntity, ...] = (
         "price_list_items", PriceListItem, GLOBAL, ("price_list_id", "product_id", "price")
     ),
     SyncedEntity("stock", StockLevel, GLOBAL, ("available",), key="product_id"),
+    SyncedEntity(
+        "pricing_rules",
+        PricingRule,
+        GLOBAL,
+        (
+            "kind",
+            "priority",
+            "active",
+            "valid_from",
+            "valid_to",
+            "product_id",
+            "product_line",
+            "account_id",
+            "price_list_id",
+            "percent",
+            "bands",
+            "buy",
+            "free",
+            "repeating",
+            "mode",
+        ),
+    ),
     SyncedEntity("accounts", Account, TERRITORY, (*MASTER_FIELDS, "price_list_id", "territory_id")),
     SyncedEntity(
         "contacts",
@@ -88,14 +108,41 @@ ENTITIES: tuple[SyncedEntity, ...] = (
             "placed_at",
             "requested_delivery_date",
             "notes",
+            "shown_total",
+            "currency",
+            "gross_total",
+            "discount_total",
             "total",
+            "hold_reasons",
+            "status_reason",
+            "erp_reference",
+            "submitted_at",
         ),
     ),
     SyncedEntity(
         "order_lines",
         OrderLine,
         ACCOUNT,
-        ("order_id", "product_id", "quantity", "bonus_quantity", "unit_price", "line_total"),
+        (
+            "order_id",
+            "product_id",
+            "sku",
+            "quantity",
+            "bonus_quantity",
+            "free_quantity",
+            "shown_unit_price",
+            "shown_line_total",
+            "unit_price",
+            "discount_percent",
+            "discount_amount",
+            "line_total",
+            "line_status",
+            "confirmed_quantity",
+            "backordered_quantity",
+            "shipped_quantity",
+            "invoiced_quantity",
+            "confirmed_unit_price",
+        ),
     ),
     SyncedEntity(
         "visits",
@@ -141,17 +188,6 @@ ENTITIES: tuple[SyncedEntity, ...] = (
     ),
 )
 BY_NAME = {entity.name: entity for entity in ENTITIES}
-
-
-def wire_value(value: Any) -> Any:
-    """A column value as the protocol sends it."""
-    if isinstance(value, Decimal):
-        return wire_number(value)
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 _WIRE_TIMESTAMP = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
+from sfa.orders.services import OrderSettings
 
 
 class Rejected(Exception):
@@ -27,6 +28,7 @@ class PushContext:
     now: datetime
     isolated: bool = False  # each mutation in its own savepoint, flushed as it goes
     conflicts: list[dict] = field(default_factory=list)
+    orders: OrderSettings = field(default_factory=OrderSettings)
 
 
 @dataclass(frozen=True)

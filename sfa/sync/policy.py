@@ -71,6 +71,7 @@ ENTITY_RULES: dict[str, EntityRules] = {
                 "placed_at",
                 "requested_delivery_date",
                 "notes",
+                "shown_total",
                 create_only=("account_id",),
             ),
             "status": FieldRule(SERVER_WINS),
@@ -83,7 +84,13 @@ ENTITY_RULES: dict[str, EntityRules] = {
     "order_lines": EntityRules(
         operations=frozenset({"create", "update", "delete"}),
         fields=_rules(
-            CLIENT_WINS, "product_id", "quantity", "bonus_quantity", create_only=("order_id",)
+            CLIENT_WINS,
+            "product_id",
+            "quantity",
+            "bonus_quantity",
+            "shown_unit_price",
+            "shown_line_total",
+            create_only=("order_id",),
         ),
         required_on_create=("order_id", "product_id", "quantity"),
         owner_only=True,

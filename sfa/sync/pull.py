@@ -8,7 +8,7 @@ token, so resuming an interrupted pull gives exactly what one uninterrupted pull
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,7 @@ class ResetRequired(DomainError):
 class PullSettings:
     secret: str
     horizon_seconds: int
+    order_history_days: int | None = None  # None: every order of an account reaches devices
 
 
 @dataclass
@@ -104,7 +105,13 @@ def pull(
         if state.prev_scope:
             prev, prev_is_fresh = _recall(session, state.prev_scope)
         window = ChangeWindow(backend, state.lower, state.upper)
-        plan = PullPlan(window, PullScope(now=scope_now, prev=prev), principal.user_id)
+        since = (
+            datetime.fromtimestamp(state.started_at, UTC)
+            - timedelta(days=settings.order_history_days)
+            if settings.order_history_days is not None
+            else None
+        )
+        plan = PullPlan(window, PullScope(now=scope_now, prev=prev), principal.user_id, since)
         if not continuation and _is_idle(session, plan, state):
             page = PullPage({}, has_more=False)
         else:

@@ -22,6 +22,7 @@ from sfa.accounts.models import Account
 from sfa.auth.principal import Principal
 from sfa.db import is_retryable
 from sfa.errors import DomainError, flatten_messages
+from sfa.orders.services import OrderSettings
 from sfa.sync.entities import BY_NAME
 from sfa.sync.models import AppliedMutation, DeviceSyncStatus
 from sfa.sync.mutations import Mutation, PushContext, Rejected
@@ -46,6 +47,7 @@ def push(
     today: date,
     now: datetime,
     max_mutations: int,
+    orders: OrderSettings | None = None,
 ) -> list[dict[str, Any]]:
     if len(mutations) > max_mutations:
         raise TooManyMutations(
@@ -53,9 +55,10 @@ def push(
             details={"max_mutations": max_mutations},
         )
     skew_ms = int((now - device_time).total_seconds() * 1000) if device_time else 0
+    settings = orders or OrderSettings()
     scope = set(territories_in_scope(session, principal, today))
     try:  # fast path: every target locked at once, one flush at the end
-        ctx = PushContext(session, principal, device_id, scope, skew_ms, now)
+        ctx = PushContext(session, principal, device_id, scope, skew_ms, now, orders=settings)
         stored = _stored_results(session, device_id, mutations)
         held = _lock_targets(session, mutations)  # noqa: F841  (the session only holds weakly)
         results = [_one(ctx, raw, stored) for raw in mutations]
@@ -66,7 +69,9 @@ def push(
         # the database refused a value: redo with each mutation in its own savepoint, so the
         # one it refuses is rejected alone
         session.rollback()
-        ctx = PushContext(session, principal, device_id, scope, skew_ms, now, isolated=True)
+        ctx = PushContext(
+            session, principal, device_id, scope, skew_ms, now, isolated=True, orders=settings
+        )
         stored = _stored_results(session, device_id, mutations)
         results = [_one(ctx, raw, stored) for raw in mutations]
     new = [

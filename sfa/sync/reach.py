@@ -97,10 +97,11 @@ def _line_parent(ctx: PushContext, values: dict) -> dict:
         raise Rejected("operation_not_allowed", "only its author may change this order")
     if order.status != "draft":
         raise Rejected("invalid_state", "the order has been submitted and can no longer change")
-    if ctx.session.get(Product, values["product_id"]) is None:
+    product = ctx.session.get(Product, values["product_id"])
+    if product is None:
         raise Rejected(
             "invalid_fields",
             "unknown product",
             {"errors": [{"path": "fields.product_id", "message": "unknown product"}]},
         )
-    return {"account_id": order.account_id}
+    return {"account_id": order.account_id, "sku": product.sku}

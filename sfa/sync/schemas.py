@@ -79,6 +79,7 @@ class OrderFields(Schema):
     requested_delivery_date = fields.Date(allow_none=True)
     notes = Text(allow_none=True, validate=validate.Length(max=2000))
     status = fields.String(validate=validate.OneOf(("draft", "submitted")))
+    shown_total = AmountField(allow_none=True, validate=validate.Range(min=0))
 
 
 class OrderLineFields(Schema):
@@ -86,6 +87,8 @@ class OrderLineFields(Schema):
     product_id = Text(validate=_id)
     quantity = StrictInteger(validate=validate.Range(min=1, max=1_000_000))
     bonus_quantity = StrictInteger(validate=validate.Range(min=0, max=1_000_000))
+    shown_unit_price = AmountField(allow_none=True, validate=validate.Range(min=0))
+    shown_line_total = AmountField(allow_none=True, validate=validate.Range(min=0))
 
 
 class VisitFields(Schema):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from sqlalchemy import Select, Text, cast, false, func, literal_column, or_, sel
 from sqlalchemy.sql.elements import ColumnElement
 
 from sfa.accounts.models import Account
+from sfa.orders.models import Order
 from sfa.sync.entities import (
     ACCOUNT,
     ENTITIES,
@@ -35,6 +37,8 @@ from sfa.sync.models import AccountMove, Tombstone
 from sfa.sync.window import ChangeWindow, WindowChanges
 
 _accounts = Account.__table__
+_orders = Order.__table__
+SETTLED_STATUSES = ("invoiced", "closed", "rejected", "cancelled")
 _moves = AccountMove.__table__
 _tombstones = Tombstone.__table__
 
@@ -71,10 +75,19 @@ class Stream:
 class PullPlan:
     """The streams of one pull for one user, given its window and scope."""
 
-    def __init__(self, window: ChangeWindow, scope: PullScope, user_id: str) -> None:
+    def __init__(
+        self,
+        window: ChangeWindow,
+        scope: PullScope,
+        user_id: str,
+        orders_since: datetime | None = None,
+    ) -> None:
         self.window = window
         self.scope = scope
         self.user_id = user_id
+        # Order history a device receives when an account first reaches it: orders placed
+        # since then, and open ones (None: all). Later changes to any order still arrive.
+        self.orders_since = orders_since
 
     def streams(self) -> list[Stream]:
         """Every stream of the pull, in order (a continuation counts its position in this
@@ -173,12 +186,30 @@ class PullPlan:
                 if entity.name == "accounts"
                 else column.in_(self.scope.added)
             )
+        kept = self._kept_history(entity)
         if self.window.is_initial:
-            return in_scope & changed
+            return in_scope & changed if kept is None else in_scope & changed & kept
+        if kept is not None:  # a moved-in account's orders changed too (their territory did):
+            changed = changed & ~caught_up  # they count as caught up, history rule and all
+            caught_up = caught_up & kept
         # two index-friendly halves instead of one OR, which would scan the whole table
         key = table.c[entity.key]
         wanted = _either(select(key).where(changed), select(key).where(caught_up))
         return in_scope & key.in_(wanted)
+
+    def _kept_history(self, entity: SyncedEntity) -> ColumnElement | None:
+        """For orders and their lines delivered because an account reached the device: only
+        the recent or still open ones (a device need not carry years of invoices)."""
+        if self.orders_since is None or entity.name not in ("orders", "order_lines"):
+            return None
+        recent = or_(
+            _orders.c.placed_at.is_(None),
+            _orders.c.placed_at >= self.orders_since,
+            _orders.c.status.not_in(SETTLED_STATUSES),
+        )
+        if entity.name == "orders":
+            return recent
+        return entity.table.c.order_id.in_(select(_orders.c.id).where(recent))
 
     def _first_moves(self):  # noqa: ANN202
         first = (

@@ -32,7 +32,8 @@ def _account_child(table: str) -> TrackedTable:
     return TrackedTable(table, table, territory=_ACCOUNT_TERRITORY, account="OLD.account_id")
 
 
-TRACKED = (
+# The tables migration 0002 tracks (it installs exactly these, whatever is added later).
+TRACKED_0002 = (
     TrackedTable("territories", "territories", territory="OLD.id"),
     TrackedTable("accounts", "accounts", territory="OLD.territory_id", account="OLD.id"),
     _account_child("contacts"),
@@ -47,6 +48,8 @@ TRACKED = (
     TrackedTable("quotas", "quotas", territory="OLD.territory_id"),
     TrackedTable("conflicts", "conflicts", territory="OLD.territory_id", user="OLD.user_id"),
 )
+TRACKED_0004 = (TrackedTable("pricing_rules", "pricing_rules"),)
+TRACKED = TRACKED_0002 + TRACKED_0004
 
 _PG_VERSION = "pg_current_xact_id()::text::bigint"
 _SQLITE_BUMP = "UPDATE sync_clock SET value = value + 1 WHERE id = 1;"
@@ -54,7 +57,33 @@ _SQLITE_VERSION = "(SELECT value FROM sync_clock WHERE id = 1)"
 _SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
 
 
-def install_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED) -> list[str]:
+def table_statements(dialect: str, tables: tuple[TrackedTable, ...]) -> list[str]:
+    """The DDL that tracks tables added after the engine was installed (the stamp function
+    and the clock already exist)."""
+    if dialect == "postgresql":
+        return [statement for spec in tables for statement in _postgresql(spec)]
+    return [statement for spec in tables for statement in _sqlite(spec)]
+
+
+def remove_table_statements(dialect: str, tables: tuple[TrackedTable, ...]) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            statement
+            for spec in tables
+            for statement in (
+                f"DROP TRIGGER IF EXISTS sfa_{spec.table}_version ON {spec.table}",
+                f"DROP TRIGGER IF EXISTS sfa_{spec.table}_delete ON {spec.table}",
+                f"DROP FUNCTION IF EXISTS sfa_{spec.table}_tombstone()",
+            )
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS sfa_{spec.table}_{op}"
+        for spec in tables
+        for op in ("insert", "update", "delete")
+    ]
+
+
+def install_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED_0002) -> list[str]:
     """The DDL that tracks ``tables`` (and account moves) on ``dialect``."""
     if dialect == "postgresql":
         statements = [_PG_STAMP_FUNCTION]
@@ -72,7 +101,7 @@ def install_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED)
     return statements
 
 
-def remove_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED) -> list[str]:
+def remove_statements(dialect: str, tables: tuple[TrackedTable, ...] = TRACKED_0002) -> list[str]:
     if dialect == "postgresql":
         statements = [
             "DROP TRIGGER IF EXISTS sfa_accounts_move ON accounts",

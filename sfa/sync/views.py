@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, Response, current_app, g, request
 
 from sfa.auth.tokens import digest
@@ -9,6 +11,7 @@ from sfa.db import db
 from sfa.errors import BadRequest
 from sfa.http.access import current_principal
 from sfa.http.endpoints import endpoint
+from sfa.orders.services import OrderSettings
 from sfa.sync import cursor as tokens
 from sfa.sync import pull as pulling
 from sfa.sync import push as pushing
@@ -23,10 +26,16 @@ bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
 DEVICE_ROLES = frozenset({"rep", "manager", "admin"})
 
 
+def order_settings() -> OrderSettings:
+    return OrderSettings(min_order_value=Decimal(current_app.config["ORDER_MIN_VALUE"]))
+
+
 def pull_settings() -> pulling.PullSettings:
     config = current_app.config
     return pulling.PullSettings(
-        secret=config["SECRET_KEY"], horizon_seconds=config["SYNC_HORIZON_DAYS"] * 86400
+        secret=config["SECRET_KEY"],
+        horizon_seconds=config["SYNC_HORIZON_DAYS"] * 86400,
+        order_history_days=config["SYNC_ORDER_HISTORY_DAYS"] or None,
     )
 
 
@@ -142,5 +151,6 @@ def push(body: dict):
         today=today(),
         now=utcnow(),
         max_mutations=current_app.config["SYNC_MAX_MUTATIONS"],
+        orders=order_settings(),
     )
     return sync_response({"protocol": protocol, "results": results})

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import delete, select
 
 from sfa.errors import flatten_messages
+from sfa.orders import services as order_services
 from sfa.orders.models import OrderLine
 from sfa.sync.entities import BY_NAME, wire_value
 from sfa.sync.merge import Edit, Stamp, decide
@@ -111,6 +112,16 @@ def _update(ctx: PushContext, rules: EntityRules, record: Any, mutation: Mutatio
         raise Rejected(
             "invalid_state", f"cannot move from {record.status!r} to {values['status']!r}"
         )
+    submitting = (
+        mutation.entity == "orders"
+        and record.status == "draft"
+        and values.get("status") == "submitted"
+    )
+    if submitting:  # refused before anything changes, like every other refusal
+        try:
+            order_services.check_submittable(ctx.session, record.id)
+        except order_services.OrderMalformed as exc:
+            raise Rejected(exc.code, exc.message) from None
     base = mutation.base_revision if mutation.base_revision is not None else record.revision
     edit_time = _edit_time(ctx, mutation)
     revision = record.revision + 1
@@ -134,6 +145,9 @@ def _update(ctx: PushContext, rules: EntityRules, record: Any, mutation: Mutatio
         for name, value in applied.items():
             setattr(record, name, value)
         record.revision, record.field_stamps = revision, stamps
+        _flush_if_isolated(ctx)
+    if submitting and record.status == "submitted":
+        order_services.submit(ctx.session, record, ctx.orders, ctx.now, ctx.principal.user_id)
         _flush_if_isolated(ctx)
     result = {
         "status": "merged" if conflicts else "applied",

@@ -16,6 +16,7 @@ from sfa.auth.models import User
 from sfa.cli.main import cli
 from sfa.db import db
 from sfa.migrate import current_revision
+from sfa.orders.models import Order
 from tests.builders import is_empty, load, snapshot, world
 
 Sfa = Callable[..., Result]
@@ -224,7 +225,7 @@ def test_demo_without_serving_loads_the_demo_field_force(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     sfa = runner_for(monkeypatch, url)
 
-    result = sfa("demo", "--no-serve")
+    result = sfa("demo", "--no-serve", "--history-scale", "0.01")
 
     assert result.exit_code == 0, result.output
     assert "accounts: 3000 created" in result.output
@@ -233,5 +234,7 @@ def test_demo_without_serving_loads_the_demo_field_force(tmp_path, monkeypatch):
     with engine.connect() as connection:
         accounts = connection.scalar(select(func.count()).select_from(Account))
         admins = connection.scalar(select(func.count()).where(User.role == "admin"))
+        orders = connection.scalar(select(func.count()).select_from(Order))
     engine.dispose()
     assert (accounts, admins) == (3000, 1)
+    assert orders > 100  # a sliver of the order history

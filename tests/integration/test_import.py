@@ -42,6 +42,7 @@ WORLD_CREATED = {
     "accounts": 6,
     "contacts": 3,
     "stock": 2,
+    "pricing_rules": 2,
     "quotas": 1,
 }
 

@@ -20,13 +20,13 @@ def test_the_migrated_schema_is_the_models_schema(app):
     assert differences == []
 
 
-def test_the_latest_migration_reverses_and_reapplies(app):
+def test_the_latest_migrations_reverse_and_reapply(app):
     load(app)
     with app.app_context():
         config = alembic_config()
         with db.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "-1")
+            command.downgrade(config, "0002")
         upgrade(db.engine)
         territories = db.session.execute(
             select(Contact.territory_id, Account.territory_id).join(Account)

@@ -38,6 +38,7 @@ from sqlalchemy import delete, insert, select, text
 
 from sfa.db import Base, db
 from sfa.sync.entities import BY_NAME
+from sfa.sync.triggers import TRACKED as TRACKED_TABLES
 from sfa.sync.triggers import install_statements, remove_statements
 from tests.builders import headers_for, load, world
 from tests.sync_helpers import PROTOCOL, SyncDevice, mutation, new_id
@@ -154,14 +155,14 @@ class Stage:
         meanwhile, so the copy leaves no tombstones and the phones' cursors stay valid)."""
         with self.app.app_context():
             dialect = db.engine.dialect.name
-            for statement in remove_statements(dialect):
+            for statement in remove_statements(dialect, TRACKED_TABLES):
                 db.session.execute(text(statement))
             for table in reversed(Base.metadata.sorted_tables):
                 db.session.execute(delete(table))
             for table in Base.metadata.sorted_tables:
                 if self.rows[table.name]:
                     db.session.execute(insert(table), self.rows[table.name])
-            for statement in install_statements(dialect):
+            for statement in install_statements(dialect, TRACKED_TABLES):
                 db.session.execute(text(statement))
             db.session.commit()
 

@@ -136,6 +136,12 @@ def test_a_submitted_order_can_no_longer_change(rep):
     order = new_id()
     rep.push(
         mutation("orders", "create", order, {"account_id": account["id"]}),
+        mutation(
+            "order_lines",
+            "create",
+            new_id(),
+            {"order_id": order, "product_id": a_product(rep), "quantity": 1},
+        ),
         mutation("orders", "update", order, {"status": "submitted"}, 1),
     )
     results = rep.push(

@@ -5,7 +5,7 @@ import pytest
 
 from sfa.errors import flatten_messages
 from sfa.http.endpoints import parse_json
-from sfa.http.json import wire_number
+from sfa.wire import wire_number
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ _KEYS: dict[str, Callable[[dict], Any]] = {
         if all(text(r, f) for f in ("territory", "period", "product_line"))
         else None
     ),
+    "pricing_rules": lambda r: text(r, "code"),
 }
 _KEY_NAMES = {"users": "email", "products": "sku", "stock": "sku", "quotas": "quota"}
 
@@ -74,6 +75,10 @@ def reference_errors(document: Mapping[str, Any], known: KnownKeys) -> list[Erro
     errors.extend(_refs(document, "stock", "sku", skus, "product"))
     errors.extend(_refs(document, "quotas", "territory", parents, "territory"))
     errors.extend(_refs(document, "quotas", "product_line", lines, "product line"))
+    errors.extend(_refs(document, "pricing_rules", "sku", skus, "product"))
+    errors.extend(_refs(document, "pricing_rules", "account", accounts, "account"))
+    errors.extend(_refs(document, "pricing_rules", "price_list", price_lists, "price list"))
+    errors.extend(_refs(document, "pricing_rules", "product_line", lines, "product line"))
     for index, price_list in rows(document, "price_lists"):
         prefix = f"price_lists[{index}].items"
         items = list(rows(price_list, "items"))

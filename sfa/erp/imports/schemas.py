@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from sfa.accounts.models import ACCOUNT_KINDS
 from sfa.auth.models import ROLES
+from sfa.catalog.models import PRICING_RULE_KINDS
 from sfa.territories.models import TERRITORY_TYPES
 from sfa.wire_fields import AmountField, StrictBoolean, StrictInteger, Text
 
@@ -56,6 +57,8 @@ class AccountRow(Schema):
     territory = Text(required=True, validate=_code)
     price_list = _optional(Text, validate=_code)
     credit_limit = _optional(AmountField, validate=_nonneg)
+    outstanding_balance = _optional(AmountField, validate=_nonneg)
+    min_order_value = _optional(AmountField, validate=_nonneg)
     active = StrictBoolean(load_default=True)
 
 
@@ -103,6 +106,38 @@ class QuotaRow(Schema):
     units = _optional(StrictInteger, validate=_count)
 
 
+_priority = validate.Range(min=-(2**31 - 1), max=2**31 - 1)
+
+
+class BandRow(Schema):
+    min_quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=10**9))
+    percent = AmountField(required=True, validate=validate.Range(min=0, max=100))
+
+
+class PricingRuleRow(Schema):
+    """A rule as the ERP sends it; what the shared pricing code would refuse (bands out of
+    order, fields of another kind, dates in the wrong order) is refused here too."""
+
+    code = Text(required=True, validate=validate.Length(min=1, max=100))
+    kind = Text(required=True, validate=validate.OneOf(PRICING_RULE_KINDS))
+    priority = StrictInteger(
+        load_default=0, validate=validate.Range(min=-(2**31 - 1), max=2**31 - 1)
+    )
+    active = StrictBoolean(load_default=True)
+    valid_from = _optional(fields.Date)
+    valid_to = _optional(fields.Date)
+    sku = _optional(Text, validate=_code)
+    product_line = _optional(Text, validate=_code)
+    account = _optional(Text, validate=_code)
+    price_list = _optional(Text, validate=_code)
+    percent = _optional(AmountField, validate=validate.Range(min=0, max=100))
+    bands = _optional(fields.List, cls_or_instance=fields.Nested(BandRow))
+    buy = _optional(StrictInteger, validate=validate.Range(min=1, max=10**9))
+    free = _optional(StrictInteger, validate=validate.Range(min=1, max=10**9))
+    repeating = _optional(StrictBoolean)
+    mode = _optional(Text, validate=validate.OneOf(("on_top", "inclusive")))
+
+
 SECTIONS: dict[str, type[Schema]] = {
     "territories": TerritoryRow,
     "users": UserRow,
@@ -112,6 +147,7 @@ SECTIONS: dict[str, type[Schema]] = {
     "contacts": ContactRow,
     "stock": StockRow,
     "quotas": QuotaRow,
+    "pricing_rules": PricingRuleRow,
 }
 
 
@@ -125,6 +161,7 @@ class ImportDocument(Schema):
     contacts = fields.List(fields.Nested(ContactRow), load_default=list)
     stock = fields.List(fields.Nested(StockRow), load_default=list)
     quotas = fields.List(fields.Nested(QuotaRow), load_default=list)
+    pricing_rules = fields.List(fields.Nested(PricingRuleRow), load_default=list)
 
 
 class SectionReport(Schema):

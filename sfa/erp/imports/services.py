@@ -9,15 +9,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from mobile_protocol.pricing import PricingError, rule_from_record
 from sfa.accounts.models import MASTER_FIELDS, Account, Contact
 from sfa.auth.passwords import PasswordHasher
-from sfa.catalog.models import PriceList, PriceListItem, Product, StockLevel
+from sfa.catalog.models import PriceList, PriceListItem, PricingRule, Product, StockLevel
 from sfa.columns import utcnow
 from sfa.erp.imports import people
 from sfa.erp.imports.rules import KnownKeys, reference_errors
@@ -27,6 +29,7 @@ from sfa.errors import ValidationFailed, flatten_messages
 from sfa.forecasts.models import Quota
 from sfa.territories.models import Territory
 from sfa.territories.services import rebuild_closure
+from sfa.wire import wire_number
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 REPORT_SECTIONS = (
@@ -38,6 +41,7 @@ REPORT_SECTIONS = (
     "accounts",
     "contacts",
     "stock",
+    "pricing_rules",
     "quotas",
 )
 
@@ -64,6 +68,7 @@ def validate_document(session: Session, raw: Any) -> dict[str, Any]:
     except ValidationError as exc:
         errors.extend(flatten_messages(exc.messages))
     errors.extend(reference_errors(raw, known_keys(session)))
+    errors.extend(_rule_errors(loaded.get("pricing_rules", [])))
     if errors:
         raise ValidationFailed(sorted(errors, key=_path_order), "the import file is not valid")
     return loaded
@@ -136,6 +141,14 @@ def import_document(
         ],
         now,
         step("quotas"),
+    )
+    report.sections["pricing_rules"], _ = upsert(
+        session,
+        PricingRule,
+        ["id"],
+        [_pricing_rule(r, skus, accounts, price_lists) for r in document["pricing_rules"]],
+        now,
+        step("pricing_rules"),
     )
     session.commit()
     report.sections = {s: report.sections.get(s, SectionCount()) for s in REPORT_SECTIONS}
@@ -232,6 +245,62 @@ def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> d
         session, Account, ["code"], desired, now, step("accounts")
     )
     return _ids(session, Account, "code")
+
+
+def _rule_errors(rows: list[dict]) -> list[dict[str, str]]:
+    """What the shared pricing code would refuse in each rule (it prices from the same rule on
+    every device, so a rule it cannot read must not be stored)."""
+    errors = []
+    for index, row in enumerate(rows):
+        stand_in = {"sku": "product", "account": "account", "price_list": "price-list"}
+        rule = _pricing_rule(
+            row,
+            {row["sku"]: stand_in["sku"]},
+            {row["account"]: stand_in["account"]},
+            {row["price_list"]: stand_in["price_list"]},
+        )
+        for name in ("valid_from", "valid_to"):
+            rule[name] = rule[name].isoformat() if rule[name] else None
+        if rule["bands"] is not None:
+            rule["bands"] = [
+                {"min_quantity": b["min_quantity"], "percent": Decimal(str(b["percent"]))}
+                for b in rule["bands"]
+            ]
+        try:
+            rule_from_record(rule)
+        except PricingError as exc:
+            problems = exc.details.get("errors") or [{"path": "", "message": exc.message}]
+            for problem in problems:
+                where = problem.get("path", "")
+                path = f"pricing_rules[{index}]" + (f".{where}" if where and where != "$" else "")
+                errors.append({"path": path, "message": problem["message"]})
+    return errors
+
+
+_KIND_FIELDS = {
+    "discount": ("percent",),
+    "volume_band": ("bands",),
+    "bonus": ("buy", "free", "repeating", "mode"),
+}
+
+
+def _pricing_rule(row: dict, skus: dict, accounts: dict, price_lists: dict) -> dict[str, Any]:
+    mine = _KIND_FIELDS[row["kind"]]
+    rule = {
+        "id": row["code"],
+        **_pick(row, "kind", "priority", "active", "valid_from", "valid_to", "product_line"),
+        "product_id": skus[row["sku"]] if row["sku"] else None,
+        "account_id": accounts[row["account"]] if row["account"] else None,
+        "price_list_id": price_lists[row["price_list"]] if row["price_list"] else None,
+    }
+    for name in ("percent", "bands", "buy", "free", "repeating", "mode"):
+        rule[name] = row[name] if name in mine else None
+    if rule["bands"] is not None:
+        rule["bands"] = [
+            {"min_quantity": band["min_quantity"], "percent": wire_number(band["percent"])}
+            for band in rule["bands"]
+        ]
+    return rule
 
 
 def _ids(session: Session, model: type, key: str) -> dict[str, str]:

@@ -39,9 +39,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for statement in remove_territory_copy_statements(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in remove_territory_copy_statements(dialect):
         op.execute(statement)
-    for child in ACCOUNT_CHILDREN:
-        with op.batch_alter_table(child, schema=None) as batch_op:
+    for child in ACCOUNT_CHILDREN:  # SQLite: ALTER TABLE DROP COLUMN, never a rebuild
+        with op.batch_alter_table(child, schema=None, recreate="never") as batch_op:
             batch_op.drop_index(f"ix_{child}_territory_id_id")
             batch_op.drop_column("territory_id")
