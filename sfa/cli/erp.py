@@ -70,10 +70,13 @@ def dead(lazy) -> None:  # noqa: ANN001
 def replay(lazy, event_id: str) -> None:  # noqa: ANN001
     """Put a dead-lettered event back in line."""
     with lazy.app.app_context():
-        event = dispatching.replay(db.session, event_id, utcnow())
+        try:
+            event = dispatching.replay(db.session, event_id, utcnow())
+        except dispatching.NotDeadLetter as refused:
+            raise click.ClickException(
+                f"event {event_id} is {refused.status}, not dead: nothing to replay"
+            ) from None
         if event is None:
             raise click.ClickException(f"no event {event_id}")
-        if event.status != "pending":
-            raise click.ClickException(f"event {event_id} is {event.status}, not dead")
         db.session.commit()
     click.echo(f"event {event_id} will be sent again")

@@ -2,10 +2,10 @@
 
 A round claims a batch of due events in one short transaction: each gets a lease
 (``locked_until``) and one more attempt counted, before anything is sent. The events are then
-delivered outside any transaction (in parallel, one adapter per thread), and each outcome is
-written in its own short transaction. A dispatcher killed at any point loses nothing: an event
-it claimed but did not finish stays pending, and is claimed again once its lease has expired;
-the ERP dedupes the resend by the event id.
+delivered outside any transaction (in parallel, one adapter per thread), and the round's
+outcomes are written together in one short transaction. A dispatcher killed at any point loses
+nothing: an event it claimed but did not finish stays pending, and is claimed again once its
+lease has expired; the ERP dedupes the resend by the event id.
 
 Ordering and isolation: only the earliest undelivered event of each order is ever due, so an
 order's events go out in ``seq`` order (create before cancel), while a failing event holds back
@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -92,8 +92,7 @@ class Dispatcher:
         claimed = self._claim()
         report = RoundReport(claimed=len(claimed))
         outcomes = list(self._pool.map(self._deliver, claimed))
-        for event, failure in zip(claimed, outcomes, strict=True):
-            self._record(event, failure, report)
+        self._record(claimed, outcomes, report)
         return report
 
     def _claim(self) -> list[OutboxEvent]:
@@ -102,19 +101,13 @@ class Dispatcher:
 
     def _claim_in(self, session: Session) -> list[OutboxEvent]:
         now = self.clock()
-        earlier = aliased(OutboxEvent)
-        blocked = exists().where(
-            earlier.order_id == OutboxEvent.order_id,
-            earlier.seq < OutboxEvent.seq,
-            earlier.status != "delivered",
-        )
         query = (
             select(OutboxEvent)
             .where(
                 OutboxEvent.status == "pending",
                 OutboxEvent.next_attempt_at <= now,
                 or_(OutboxEvent.locked_until.is_(None), OutboxEvent.locked_until <= now),
-                ~blocked,
+                first_undelivered_of_its_order(),
             )
             .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
             .limit(self.settings.batch)
@@ -141,37 +134,67 @@ class Dispatcher:
         return None
 
     def _record(
-        self, event: OutboxEvent, failure: DeliveryFailed | None, report: RoundReport
+        self,
+        events: list[OutboxEvent],
+        failures: list[DeliveryFailed | None],
+        report: RoundReport,
     ) -> None:
+        """Write the round's outcomes in one short transaction (one statement per kind of
+        outcome, executed for many rows): a commit per event would cost more than sending it."""
+        if not events:
+            return
         now = self.clock()
-        values: dict = {"locked_until": None}
-        if failure is None:
-            values.update(status="delivered", delivered_at=now, last_error=None)
-            report.delivered += 1
-        elif not failure.retryable or event.attempts >= self.settings.max_attempts:
-            values.update(status="dead", last_error=failure.reason)
-            report.dead += 1
-            log.warning("event %s dead-lettered: %s", event.id, failure.reason)
-        else:
-            wait = backoff(
-                event.attempts, self.settings.backoff_base, self.settings.backoff_max, self.rng
-            )
-            values.update(next_attempt_at=now + timedelta(seconds=wait), last_error=failure.reason)
-            report.retried += 1
+        delivered: list[dict] = []
+        dead: list[dict] = []
+        retry: list[dict] = []
+        for event, failure in zip(events, failures, strict=True):
+            key = {"e_id": event.id, "e_attempts": event.attempts}
+            if failure is None:
+                delivered.append(key)
+                report.delivered += 1
+            elif not failure.retryable or event.attempts >= self.settings.max_attempts:
+                dead.append({**key, "v_error": failure.reason})
+                report.dead += 1
+                log.warning("event %s dead-lettered: %s", event.id, failure.reason)
+            else:
+                wait = backoff(
+                    event.attempts, self.settings.backoff_base, self.settings.backoff_max, self.rng
+                )
+                retry.append(
+                    {**key, "v_error": failure.reason, "v_next": now + timedelta(seconds=wait)}
+                )
+                report.retried += 1
+        table = OutboxEvent.__table__
+        # only where our lease still holds: a dispatcher that stalled past it must not
+        # overwrite what another did meanwhile (the attempt count tells whose claim it is)
+        ours = update(table).where(
+            table.c.id == bindparam("e_id"),
+            table.c.status == "pending",
+            table.c.attempts == bindparam("e_attempts"),
+        )
+        writes = [
+            (
+                ours.values(
+                    status="delivered", delivered_at=now, last_error=None, locked_until=None
+                ),
+                delivered,
+            ),
+            (ours.values(status="dead", last_error=bindparam("v_error"), locked_until=None), dead),
+            (
+                ours.values(
+                    next_attempt_at=bindparam("v_next"),
+                    last_error=bindparam("v_error"),
+                    locked_until=None,
+                ),
+                retry,
+            ),
+        ]
         with self.sessions() as session:
 
             def write() -> None:
-                # only if our lease still holds: a dispatcher that stalled past it must not
-                # overwrite what another did meanwhile
-                session.execute(
-                    update(OutboxEvent)
-                    .where(
-                        OutboxEvent.id == event.id,
-                        OutboxEvent.status == "pending",
-                        OutboxEvent.attempts == event.attempts,
-                    )
-                    .values(**values)
-                )
+                for statement, rows in writes:
+                    if rows:
+                        session.execute(statement, rows)
                 session.commit()
 
             run_with_retry(session, write)
@@ -218,11 +241,34 @@ def dead_letters(session: Session, limit: int = 100) -> list[OutboxEvent]:
     )
 
 
+class NotDeadLetter(Exception):
+    """Only a dead-lettered event can be replayed; a pending one is already in line and a
+    delivered one must not be sent again by hand."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 def replay(session: Session, event_id: str, now: datetime) -> OutboxEvent | None:
-    """Put a dead-lettered event back in line, with a fresh count of attempts."""
+    """Put a dead-lettered event back in line, with a fresh count of attempts. None when there
+    is no such event; :class:`NotDeadLetter` when it is not dead."""
     event = session.get(OutboxEvent, event_id, with_for_update=True)
-    if event is None or event.status != "dead":
-        return event
+    if event is None:
+        return None
+    if event.status != "dead":
+        raise NotDeadLetter(event.status)
     event.status, event.attempts, event.next_attempt_at = "pending", 0, now
     event.locked_until, event.last_error = None, None
     return event
+
+
+def first_undelivered_of_its_order():  # noqa: ANN201 - a SQL expression
+    """True for an event with no undelivered event before it in its order: only such an event
+    may be sent, so an order's events go out in sequence."""
+    earlier = aliased(OutboxEvent)
+    return ~exists().where(
+        earlier.order_id == OutboxEvent.order_id,
+        earlier.seq < OutboxEvent.seq,
+        earlier.status != "delivered",
+    )

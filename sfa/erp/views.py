@@ -16,7 +16,7 @@ from sfa.erp import dispatcher as dispatching
 from sfa.erp import inbound
 from sfa.erp.adapters.webhook import check_signature
 from sfa.erp.models import OutboxEvent
-from sfa.errors import BadRequest, NotFound
+from sfa.errors import BadRequest, Conflict, NotFound
 from sfa.http.endpoints import endpoint, load
 from sfa.orders.services import ACK_TYPES
 from sfa.wire_fields import AmountField, StrictInteger, Text
@@ -46,9 +46,13 @@ class AckEventsSchema(Schema):
     query=EventsQuerySchema(),
 )
 def events(query: dict):
-    """``after`` pages within the unacknowledged events; an event stays until acknowledged,
-    so one committed late is never skipped."""
-    wanted = select(OutboxEvent.id, OutboxEvent.body).where(OutboxEvent.status == "pending")
+    """``after`` pages within one poll. Event ids are taken before commit, so an event may
+    commit behind a cursor already handed out; it is not lost, because an event stays until
+    acknowledged and every poll starts from the oldest (docs/erp-feed.md). Only the first
+    unacknowledged event of each order is offered, so an order's events come in sequence."""
+    wanted = select(OutboxEvent.id, OutboxEvent.body).where(
+        OutboxEvent.status == "pending", dispatching.first_undelivered_of_its_order()
+    )
     if query["after"]:
         wanted = wanted.where(OutboxEvent.id > query["after"])
     rows = db.session.execute(wanted.order_by(OutboxEvent.id).limit(query["limit"] + 1)).all()
@@ -179,8 +183,15 @@ def dead_letters():
     body_required=False,
 )
 def replay(event_id: str):
-    event = dispatching.replay(db.session, event_id, utcnow())
-    if event is None or event.status != "pending":
-        raise NotFound("no dead-lettered event with this id", details={"event_id": event_id})
+    try:
+        event = dispatching.replay(db.session, event_id, utcnow())
+    except dispatching.NotDeadLetter as refused:
+        raise Conflict(
+            f"the event is {refused.status}, not dead-lettered: there is nothing to replay",
+            code="not_dead_letter",
+            details={"event_id": event_id, "status": refused.status},
+        ) from None
+    if event is None:
+        raise NotFound("no event with this id", details={"event_id": event_id})
     db.session.commit()
     return event

@@ -56,6 +56,7 @@ class Receiver:
         self.booked: dict[str, Received] = {}  # by idempotency key: what the ERP books
         self.calls: list[tuple[float, str, int]] = []  # (time, key, status answered)
         self.bad_signatures = 0
+        self.incomplete = 0  # requests cut off before their whole body came
         self._failures_in_a_row: dict[str, int] = {}
         self.server = _Server(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -138,7 +139,13 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:  # noqa: N802
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            expected = int(self.headers.get("Content-Length", "0"))
+            raw = self.rfile.read(expected)
+            if len(raw) < expected:  # the sender died mid-request: nothing to answer
+                with receiver.lock:
+                    receiver.incomplete += 1
+                self.close_connection = True
+                return
             status = receiver.handle(self.headers, raw)
             if status is None:  # hold the line until the sender gives up
                 time.sleep(receiver.behaviour.slow_seconds)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from mobile_protocol.pricing import PricingError, rule_from_record
+from mobile_protocol.pricing.rule_parser import KIND_FIELDS
 from sfa.accounts.models import MASTER_FIELDS, Account, Contact
 from sfa.auth.passwords import PasswordHasher
 from sfa.catalog.models import PriceList, PriceListItem, PricingRule, Product, StockLevel
@@ -277,15 +278,8 @@ def _rule_errors(rows: list[dict]) -> list[dict[str, str]]:
     return errors
 
 
-_KIND_FIELDS = {
-    "discount": ("percent",),
-    "volume_band": ("bands",),
-    "bonus": ("buy", "free", "repeating", "mode"),
-}
-
-
 def _pricing_rule(row: dict, skus: dict, accounts: dict, price_lists: dict) -> dict[str, Any]:
-    mine = _KIND_FIELDS[row["kind"]]
+    mine = KIND_FIELDS[row["kind"]]
     rule = {
         "id": row["code"],
         **_pick(row, "kind", "priority", "active", "valid_from", "valid_to", "product_line"),
@@ -293,8 +287,9 @@ def _pricing_rule(row: dict, skus: dict, accounts: dict, price_lists: dict) -> d
         "account_id": accounts[row["account"]] if row["account"] else None,
         "price_list_id": price_lists[row["price_list"]] if row["price_list"] else None,
     }
-    for name in ("percent", "bands", "buy", "free", "repeating", "mode"):
-        rule[name] = row[name] if name in mine else None
+    for kind_fields in KIND_FIELDS.values():
+        for name in kind_fields:
+            rule[name] = row[name] if name in mine else None
     if rule["bands"] is not None:
         rule["bands"] = [
             {"min_quantity": band["min_quantity"], "percent": wire_number(band["percent"])}
