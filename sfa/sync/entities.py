@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Date, Table, func
 from sqlalchemy.sql.elements import ColumnElement
 
+from mobile_protocol.pricing.rule_parser import COMMON_FIELDS, KIND_FIELDS
 from sfa.accounts.models import MASTER_FIELDS, Account, Contact
 from sfa.catalog.models import PriceList, PriceListItem, PricingRule, Product, StockLevel
 from sfa.columns import Amount, UTCDateTime
@@ -72,23 +73,8 @@ ENTITIES: tuple[SyncedEntity, ...] = (
         "pricing_rules",
         PricingRule,
         GLOBAL,
-        (
-            "kind",
-            "priority",
-            "active",
-            "valid_from",
-            "valid_to",
-            "product_id",
-            "product_line",
-            "account_id",
-            "price_list_id",
-            "percent",
-            "bands",
-            "buy",
-            "free",
-            "repeating",
-            "mode",
-        ),
+        # the rule's fields as the shared pricing code reads them: common, then each kind's
+        (*COMMON_FIELDS[1:], *(name for names in KIND_FIELDS.values() for name in names)),
     ),
     SyncedEntity("accounts", Account, TERRITORY, (*MASTER_FIELDS, "price_list_id", "territory_id")),
     SyncedEntity(
