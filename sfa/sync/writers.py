@@ -89,8 +89,9 @@ def _create(ctx: PushContext, rules: EntityRules, model: type, mutation: Mutatio
     values = _values(rules, mutation, creating=True)
     extra = ownership_on_create(ctx, mutation.entity, values)
     status = values.get("status")
-    if status is not None and status not in rules.status_moves.get("draft", {status}):
-        raise Rejected("invalid_state", f"a new record cannot start as {status!r}")
+    if status is not None and status != "draft" and rules.status_moves:
+        # a record moves on (an order is submitted) by an update, once it is complete
+        raise Rejected("invalid_state", f"a new record starts as 'draft', not {status!r}")
     stamp = _stamp(ctx, mutation, 1, _edit_time(ctx, mutation))
     record = model(
         id=mutation.record_id,

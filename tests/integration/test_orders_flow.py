@@ -319,3 +319,14 @@ def test_a_replayed_acknowledgement_is_not_applied_twice(app, client, rep, erp):
             select(OrderEvent.kind).where(OrderEvent.order_id == order).order_by(OrderEvent.id)
         ).all()
     assert kinds == ["submitted", "sent_to_erp", "order.accepted"]
+
+
+def test_an_order_cannot_be_created_already_submitted(app, client, rep):
+    """Submitting is an update of a complete order: one created as submitted would skip the
+    pricing, the checks and the ERP feed."""
+    order = new_id()
+    fields = {"account_id": account(rep), "status": "submitted"}
+    (result,) = rep.push(mutation("orders", "create", order, fields))
+    assert (result["status"], result["code"]) == ("rejected", "invalid_state")
+    with app.app_context():
+        assert db.session.get(Order, order) is None
