@@ -1,6 +1,6 @@
 """Benchmark: the native sync protocol on PostgreSQL, served by gunicorn with 2 workers.
 
-    python bench/sync_bench.py [--database-url URL] [--only initial,idle,push,full,fleet]
+    python bench/sync_bench.py [--database-url URL] [--only initial,idle,push,full,fleet,watermelon]
                                [--duration 60] [--profile [cprofile|pyinstrument]]
 
 Creates a fresh database (default ``sfa_bench`` on the local PostgreSQL), imports a generated
@@ -12,7 +12,9 @@ accounts; 10,000 accounts in the manager's scope; 2,000 products, 3 price lists,
 2. idle delta pull: latency over a keep-alive connection, and the workers' CPU per request;
 3. push: several reps' devices at once, batches of 100 account edits: mutations/s;
 4. full pull by a manager holding 10,000 accounts: records/s;
-5. fleet: devices doing morning syncs back to back: syncs/s, and 10,000 syncs extrapolated.
+5. fleet: devices doing morning syncs back to back: syncs/s, and 10,000 syncs extrapolated;
+6. watermelon: the territory of (1) pulled for the first time through the WatermelonDB
+   endpoint (server time, bytes), next to the native first sync measured in the same run.
 
 Each figure is printed with its target and whether it was met; the exit status is 0 when all
 were, 2 when one was missed. ``--profile`` runs the server in this process instead, with a
@@ -42,6 +44,7 @@ SCENARIOS = {
     "push": pushes.push_batches,
     "full": pulls.full_pull,
     "fleet": pushes.fleet,
+    "watermelon": pulls.watermelon_first_pull,
 }
 SECRET = "sfa-sync-bench-secret-key-not-for-production"
 

@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from sfa.orders.views import bp as orders
     from sfa.sync.conflict_views import bp as conflicts
     from sfa.sync.views import bp as sync
+    from sfa.sync.watermelon.views import bp as watermelon
     from sfa.territories.views import bp as territories
 
     for blueprint in (
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         catalog,
         sync,
+        watermelon,
         conflicts,
         orders,
         erp,

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_IDLE_FAST_LANE": True,  # answer idle pulls with one statement (sfa.sync.idle)
     "SYNC_ORDER_HISTORY_DAYS": 90,  # settled orders older than this stay off devices (0: all)
     "SYNC_MAX_BODY_BYTES": 8 * 1024 * 1024,
+    "SYNC_WATERMELON_MAX_RECORDS": 5000,  # records in one WatermelonDB push
     "ORDER_MIN_VALUE": "0",  # when an account has none (exact decimal, as text)
     # The ERP feed (docs/erp-feed.md)
     "ERP_ADAPTER": "pull",  # webhook | amqp | pull (events wait for GET /api/v1/erp/events)

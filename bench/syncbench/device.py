@@ -131,6 +131,22 @@ class Device:
         self.cursor = result.cursor = page.body["cursor"]
         return result
 
+    def watermelon_pull(self, last_pulled_at: int | None = None) -> PullResult:
+        """One WatermelonDB pull (the whole answer in one response, as the protocol has it)."""
+        query = {"last_pulled_at": last_pulled_at or "null", "schema_version": 1}
+        started = time.perf_counter()
+        page = self.exchange("GET", f"/api/v1/watermelon/pull?{urlencode(query)}")
+        result = PullResult(pages=1, wire_bytes=page.wire_bytes, json_bytes=page.json_bytes)
+        result.request_seconds = page.seconds
+        for table, change in page.body["changes"].items():
+            count = sum(len(items) for items in change.values())
+            if count:
+                result.by_entity[table] = count
+                result.records += count
+        result.seconds = time.perf_counter() - started
+        result.cursor = str(page.body["timestamp"])
+        return result
+
     def _take(self, changes: dict, result: PullResult) -> None:
         for entity, delta in changes.items():
             count = len(delta["upserts"]) + len(delta["removals"])

@@ -81,6 +81,44 @@ def initial_sync(run: BenchRun) -> list[Figure]:
     return figures
 
 
+def watermelon_first_pull(run: BenchRun) -> list[Figure]:
+    """The same territory's first sync through the WatermelonDB endpoint, beside the native
+    protocol's (one page of everything, as WatermelonDB asks for it)."""
+    rep = reps()[0]
+    print(
+        f"\n[watermelon] first WatermelonDB pull of {rep.email} ({rep.territory}: "
+        f"{FIRST_TERRITORY_ACCOUNTS:,} accounts), median of {run.repeats} after a warm-up, "
+        "beside the native protocol's first sync"
+    )
+    device = run.device(rep.email, "watermelon-phone")
+    device.sign_in()
+    warm = device.watermelon_pull()
+    print("  records: " + ", ".join(f"{k} {v:,}" for k, v in warm.by_entity.items()))
+    runs = []
+    for _ in range(run.repeats):
+        before = run.server_seconds("watermelon.pull")
+        result = device.watermelon_pull()
+        result.server_seconds = run.server_seconds("watermelon.pull") - before
+        runs.append(result)
+    chosen = sorted(runs, key=lambda r: r.request_seconds)[len(runs) // 2]
+    describe_pull("watermelon", chosen)
+    native = sorted(timed_pulls(run, device, 5000, run.repeats), key=lambda r: r.request_seconds)[
+        run.repeats // 2
+    ]
+    describe_pull("native, limit 5000", native)
+    device.close()
+    return [
+        Figure("watermelon first pull: server time", chosen.request_seconds, "s", 1.0,
+               at_most=True, digits=3),
+        Figure("watermelon first pull: bytes gzip", chosen.wire_bytes / MB, "MB", 2.0,
+               at_most=True),
+        Figure("native first sync, same run: server time", native.request_seconds, "s", 1.0,
+               at_most=True, digits=3),
+        Figure("native first sync, same run: bytes gzip", native.wire_bytes / MB, "MB", 2.0,
+               at_most=True),
+    ]  # fmt: skip
+
+
 def idle_pull(run: BenchRun) -> list[Figure]:
     n = run.idle_requests
     rep = reps()[1]

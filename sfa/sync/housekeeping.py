@@ -1,6 +1,6 @@
-"""Forgetting what no cursor can still need: tombstones, account moves, stored push results and
-scope snapshots older than the offline horizon. A cursor older than the horizon is answered with
-``reset_required``, so nothing it could ask for is lost."""
+"""Forgetting what no cursor can still need: tombstones, account moves, stored push results,
+scope snapshots and WatermelonDB checkpoints older than the offline horizon. A cursor older
+than the horizon is answered with ``reset_required``, so nothing it could ask for is lost."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from sfa.sync.models import AccountMove, AppliedMutation, ScopeSnapshot, Tombstone
+from sfa.sync.models import (
+    AccountMove,
+    AppliedMutation,
+    ScopeSnapshot,
+    Tombstone,
+    WatermelonCheckpoint,
+)
 
 
 def purge(session: Session, now: datetime, horizon_seconds: int) -> dict[str, int]:
@@ -22,6 +28,9 @@ def purge(session: Session, now: datetime, horizon_seconds: int) -> dict[str, in
             delete(AppliedMutation).where(AppliedMutation.created_at < cutoff)
         ),
         "scopes": session.execute(delete(ScopeSnapshot).where(ScopeSnapshot.last_used_at < cutoff)),
+        "watermelon_checkpoints": session.execute(
+            delete(WatermelonCheckpoint).where(WatermelonCheckpoint.created_at < cutoff)
+        ),
     }
     session.commit()
     return {kind: result.rowcount for kind, result in removed.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sfa.columns import Tracked, UTCDateTime, new_id, utcnow
@@ -113,3 +113,21 @@ class DeviceSyncStatus(Base):
     )
     last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatermelonCheckpoint(Base):
+    """A ``timestamp`` handed to a WatermelonDB device, and the engine cursor it stands for.
+
+    WatermelonDB keeps one integer between syncs (``last_pulled_at``); the engine's cursor is a
+    signed snapshot bound. Each pull stores the cursor it ended with under a new timestamp for
+    that device (milliseconds, strictly growing per device), and the next pull or push looks
+    it up. Kept for the offline horizon, like the cursors themselves."""
+
+    __tablename__ = "sync_watermelon_checkpoints"
+
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    cursor: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

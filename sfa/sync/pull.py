@@ -82,9 +82,12 @@ def pull(
     limit: int,
     today: date,
     now: datetime,
+    arrivals: bool = False,
+    json_text: bool = True,
 ) -> PullPage:
-    """One page of the pull. Raises :class:`ResetRequired` for a cursor past the horizon, from
-    the future, or for a scope the server no longer knows."""
+    """One page of the pull (``arrivals``, ``json_text``: see :class:`PullPlan`). Raises
+    :class:`ResetRequired` for a cursor past the horizon, from the future, or for a scope the
+    server no longer knows."""
     backend = backend_of(session)
     if backend == "pg" and not session.info.pop("snapshot", False):
         # one snapshot for every query of this page: end any transaction begun otherwise
@@ -111,7 +114,14 @@ def pull(
             if settings.order_history_days is not None
             else None
         )
-        plan = PullPlan(window, PullScope(now=scope_now, prev=prev), principal.user_id, since)
+        plan = PullPlan(
+            window,
+            PullScope(now=scope_now, prev=prev),
+            principal.user_id,
+            since,
+            arrivals=arrivals,
+            json_text=json_text,
+        )
         if not continuation and _is_idle(session, plan, state):
             page = PullPage({}, has_more=False)
         else:
@@ -195,7 +205,7 @@ def _read_page(session: Session, plan: PullPlan, state: PullState, limit: int) -
         taken = rows[:room]
         if taken:
             bucket = changes.setdefault(stream.entity.name, {"upserts": [], "removals": []})
-            bucket[stream.kind].extend(map(stream.shape, taken))
+            bucket.setdefault(stream.kind, []).extend(map(stream.shape, taken))
             room -= len(taken)
         if len(rows) > len(taken):
             state.after = taken[-1][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -48,7 +49,12 @@ def push(
     now: datetime,
     max_mutations: int,
     orders: OrderSettings | None = None,
+    precheck: Callable[[Session], None] | None = None,
 ) -> list[dict[str, Any]]:
+    """Apply ``mutations``; one result each. ``precheck`` runs in the push's transaction once
+    the records it updates or deletes are locked, before anything is written; it may raise a
+    :class:`DomainError` to refuse the whole push (the WatermelonDB endpoint's conflict check).
+    """
     if len(mutations) > max_mutations:
         raise TooManyMutations(
             f"at most {max_mutations} mutations per push; split it",
@@ -61,6 +67,8 @@ def push(
         ctx = PushContext(session, principal, device_id, scope, skew_ms, now, orders=settings)
         stored = _stored_results(session, device_id, mutations)
         held = _lock_targets(session, mutations)  # noqa: F841  (the session only holds weakly)
+        if precheck is not None:
+            precheck(session)
         results = [_one(ctx, raw, stored) for raw in mutations]
         session.flush()
     except DBAPIError as exc:
@@ -73,6 +81,9 @@ def push(
             session, principal, device_id, scope, skew_ms, now, isolated=True, orders=settings
         )
         stored = _stored_results(session, device_id, mutations)
+        if precheck is not None:
+            held = _lock_targets(session, mutations)  # noqa: F841
+            precheck(session)
         results = [_one(ctx, raw, stored) for raw in mutations]
     new = [
         {

@@ -81,10 +81,20 @@ class PullPlan:
         scope: PullScope,
         user_id: str,
         orders_since: datetime | None = None,
+        *,
+        arrivals: bool = False,
+        json_text: bool = True,
     ) -> None:
         self.window = window
         self.scope = scope
         self.user_id = user_id
+        # Deliver the records that entered the scope (caught up in full, changed or not) in
+        # streams of their own, of kind "arrivals", apart from the changed ones: for clients
+        # that must tell a new record from an update (WatermelonDB's "created").
+        self.arrivals = arrivals
+        # PostgreSQL: records come as their JSON text (orjson fragments), built by the database;
+        # False: as dicts, on every backend, for callers that reshape them
+        self.json_text = json_text and window.backend == "pg"
         # Order history a device receives when an account first reaches it: orders placed
         # since then, and open ones (None: all). Later changes to any order still arrive.
         self.orders_since = orders_since
@@ -94,11 +104,27 @@ class PullPlan:
         list). Their SQL is built when a page first reads them."""
         found = []
         for entity in ENTITIES:
-            if self.window.backend == "pg":
-                page, shape = self._upserts_as_json(entity), _json_text
+            read = self._upserts_as_json if self.json_text else self._upserts
+            shape = _json_text if self.json_text else record_shaper(entity)
+            if self._splits(entity):
+                found.append(
+                    Stream(
+                        entity, "upserts", read(entity, "changed"), shape, self._may_change(entity)
+                    )
+                )
+                found.append(
+                    Stream(
+                        entity,
+                        "arrivals",
+                        read(entity, "arrivals"),
+                        shape,
+                        self._may_arrive(entity),
+                    )
+                )
             else:
-                page, shape = self._upserts(entity), record_shaper(entity)
-            found.append(Stream(entity, "upserts", page, shape, self._may_upsert(entity)))
+                found.append(
+                    Stream(entity, "upserts", read(entity), shape, self._may_upsert(entity))
+                )
             if not self.window.is_initial:
                 removals = self._removals(entity)
                 found.append(Stream(entity, "removals", removals, needed=self._may_remove(entity)))
@@ -123,6 +149,28 @@ class PullPlan:
 
         return needed
 
+    def _splits(self, entity: SyncedEntity) -> bool:
+        """Whether this entity's arrivals get a stream of their own in this pull."""
+        return (
+            self.arrivals
+            and not self.window.is_initial
+            and (self._follows_accounts(entity) or entity.scope == TERRITORY)
+        )
+
+    def _may_change(self, entity: SyncedEntity) -> Callable[[WindowChanges], bool]:
+        def needed(changes: WindowChanges) -> bool:
+            return entity.table.name in changes.tables
+
+        return needed
+
+    def _may_arrive(self, entity: SyncedEntity) -> Callable[[WindowChanges], bool]:
+        catches_up = bool(self.scope.added)
+
+        def needed(changes: WindowChanges) -> bool:
+            return catches_up or (self._follows_accounts(entity) and changes.moved)
+
+        return needed
+
     def _may_remove(self, entity: SyncedEntity) -> Callable[[WindowChanges], bool]:
         """A record is removed when it was deleted in the window, or when it left the scope
         (its territory was removed, or its account moved out)."""
@@ -139,27 +187,31 @@ class PullPlan:
 
     # upserts -------------------------------------------------------------------------------
 
-    def _upserts(self, entity: SyncedEntity) -> Callable[[str | None, int], Select]:
+    def _upserts(
+        self, entity: SyncedEntity, part: str = "all"
+    ) -> Callable[[str | None, int], Select]:
         table = entity.table
         key = table.c[entity.key]
         columns = [table.c[name] for name in entity.record_columns()]
 
         def page(after: str | None, limit: int) -> Select:
-            query = select(*columns).where(self._upsert_condition(entity))
+            query = select(*columns).where(self._upsert_condition(entity, part))
             if after is not None:
                 query = query.where(key > after)
             return query.order_by(key).limit(limit)
 
         return page
 
-    def _upserts_as_json(self, entity: SyncedEntity) -> Callable[[str | None, int], Select]:
+    def _upserts_as_json(
+        self, entity: SyncedEntity, part: str = "all"
+    ) -> Callable[[str | None, int], Select]:
         """PostgreSQL: the records come as their JSON text, built by the database (a full
         pull spends most of its time turning rows into JSON; the server does it in C)."""
         table = entity.table
         key = table.c[entity.key]
 
         def page(after: str | None, limit: int) -> Select:
-            query = select(*record_columns_sql(entity)).where(self._upsert_condition(entity))
+            query = select(*record_columns_sql(entity)).where(self._upsert_condition(entity, part))
             if after is not None:
                 query = query.where(key > after)
             record = query.order_by(key).limit(limit).subquery("record")
@@ -168,7 +220,9 @@ class PullPlan:
 
         return page
 
-    def _upsert_condition(self, entity: SyncedEntity) -> ColumnElement:
+    def _upsert_condition(self, entity: SyncedEntity, part: str = "all") -> ColumnElement:
+        """Which records an upsert stream delivers: ``part`` is "all", or, when arrivals are
+        split off, "changed" (changed in the window, and not arrived) or "arrivals"."""
         table = entity.table
         changed = self.window.contains(table.c.sync_version)
         if entity.scope == GLOBAL:
@@ -192,8 +246,12 @@ class PullPlan:
         if kept is not None:  # a moved-in account's orders changed too (their territory did):
             changed = changed & ~caught_up  # they count as caught up, history rule and all
             caught_up = caught_up & kept
-        # two index-friendly halves instead of one OR, which would scan the whole table
         key = table.c[entity.key]
+        if part == "changed":
+            return in_scope & key.in_(select(key).where(changed)) & ~caught_up
+        if part == "arrivals":
+            return in_scope & key.in_(select(key).where(caught_up))
+        # two index-friendly halves instead of one OR, which would scan the whole table
         wanted = _either(select(key).where(changed), select(key).where(caught_up))
         return in_scope & key.in_(wanted)
 
