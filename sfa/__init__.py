@@ -77,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from sfa.sync.conflict_views import bp as conflicts
     from sfa.sync.views import bp as sync
     from sfa.sync.watermelon.views import bp as watermelon
+    from sfa.territories.admin_views import bp as territory_admin
     from sfa.territories.views import bp as territories
 
     for blueprint in (
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         imports,
         territories,
+        territory_admin,
         accounts,
         catalog,
         sync,

@@ -1,5 +1,6 @@
 """Imports every feature's models so the metadata is complete (app factory, migrations)."""
 
+from sfa import audit  # noqa: F401
 from sfa.accounts import models as accounts  # noqa: F401
 from sfa.auth import models as auth  # noqa: F401
 from sfa.catalog import models as catalog  # noqa: F401

@@ -76,6 +76,7 @@ export default appSchema({
         { name: 'tax_id', type: 'string', isOptional: true, isIndexed: true },
         { name: 'address', type: 'string', isOptional: true },
         { name: 'city', type: 'string', isOptional: true },
+        { name: 'postal_code', type: 'string', isOptional: true },
         { name: 'phone', type: 'string', isOptional: true },
         { name: 'email', type: 'string', isOptional: true },
         { name: 'channel', type: 'string', isOptional: true },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sfa.columns import Amount, InAccountTerritory, Revisioned, UTCDateTime, new_id, utcnow
@@ -20,6 +20,7 @@ MASTER_FIELDS = (
     "tax_id",
     "address",
     "city",
+    "postal_code",
     "phone",
     "email",
     "channel",
@@ -40,6 +41,7 @@ class Account(Revisioned, Base):
     tax_id: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(300))
     city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(254))
     channel: Mapped[str | None] = mapped_column(String(40))
@@ -49,6 +51,8 @@ class Account(Revisioned, Base):
     min_order_value: Mapped[Decimal | None] = mapped_column(Amount)  # else the configured one
     territory_id: Mapped[str] = mapped_column(ForeignKey("territories.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # kept where it is by every realignment (a key account a manager placed by hand)
+    exclude_from_realignment: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

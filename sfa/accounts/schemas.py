@@ -16,6 +16,7 @@ class AccountSchema(Schema):
     tax_id = fields.String(dump_only=True, allow_none=True)
     address = fields.String(dump_only=True, allow_none=True)
     city = fields.String(dump_only=True, allow_none=True)
+    postal_code = fields.String(dump_only=True, allow_none=True)
     phone = fields.String(dump_only=True, allow_none=True)
     email = fields.String(dump_only=True, allow_none=True)
     channel = fields.String(dump_only=True, allow_none=True)

@@ -8,6 +8,7 @@ from flask import Flask
 from sfa.cli.data import import_file, init_db
 from sfa.cli.erp import erp_feed
 from sfa.cli.people import devices, users
+from sfa.cli.realign import realign
 from sfa.cli.server import demo, serve
 from sfa.cli.simulate import simulate
 from sfa.cli.sync import sync_commands
@@ -60,6 +61,7 @@ for command in (
     sync_commands,
     simulate,
     erp_feed,
+    realign,
 ):
     cli.add_command(command)
 

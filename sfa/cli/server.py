@@ -116,6 +116,14 @@ def erp_feed_command() -> list[str]:
     return [sys.executable, "-c", "from sfa.cli.main import main; main()", "erp-feed"]
 
 
+def scheduler_command() -> list[str]:
+    """Scheduled realignments are activated when their date comes (checked every 5 minutes)."""
+    return [
+        sys.executable, "-c", "from sfa.cli.main import main; main()",
+        "realign", "run-due", "--every", "300",
+    ]  # fmt: skip
+
+
 @click.command()
 @server_options
 @click.option(
@@ -123,9 +131,20 @@ def erp_feed_command() -> list[str]:
     default=False,
     help="Also run the ERP dispatcher (sfa erp-feed), for a single-box install.",
 )
-def serve(host: str, port: int, workers: int, threads: int, erp_feed: bool) -> None:
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Also activate scheduled realignments when their date comes (sfa realign run-due).",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, erp_feed: bool, scheduler: bool
+) -> None:
     """Serve the API with gunicorn."""
-    with alongside(*([erp_feed_command()] if erp_feed else [])):
+    helpers = [erp_feed_command()] if erp_feed else []
+    if scheduler:
+        helpers.append(scheduler_command())
+    with alongside(*helpers):
         run_gunicorn(host, port, workers, threads)
 
 
@@ -187,5 +206,5 @@ def demo(  # noqa: PLR0913
     ]
     click.echo(f"\nServing on http://{host}:{port}  (health: /healthz, API: /api/v1/openapi.json)")
     click.echo(f"Orders go to a demo ERP on port {erp_port}, which answers them within a minute.")
-    with alongside(erp_feed_command(), demo_erp):
+    with alongside(erp_feed_command(), demo_erp, scheduler_command()):
         run_gunicorn(host, port, workers, threads)

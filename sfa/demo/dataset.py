@@ -22,6 +22,7 @@ from sfa.demo.vocabulary import (
     MONTH_FACTORS,
     MONTHLY_SALES_PER_ACCOUNT,
     PHARMACY_NAMES,
+    POSTAL_DISTRICTS,
     PRODUCT_LINES,
     RAINY_MONTHS,
     REGIONS,
@@ -135,6 +136,8 @@ def _account(
         "tax_id": None if rng.random() < 0.01 else _new_tax_id(rng, tax_ids),
         "address": None if rng.random() < 0.01 else _street_address(rng),
         "city": city,
+        # from the account's number, so adding it drew nothing from the generator
+        "postal_code": f"{POSTAL_DISTRICTS[city]}{int(code[2:]) % 10}{int(code[2:]) % 7}",
         "phone": None if rng.random() < 0.02 else _landline(rng, area_code),
         "email": None if rng.random() < 0.3 else f"contacto.{code.lower()}@clientes.{DEMO_DOMAIN}",
         "channel": channel,

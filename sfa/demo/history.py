@@ -84,6 +84,7 @@ class HistoryAccount:
     id: str
     kind: str
     price_list_id: str
+    territory_id: str | None = None  # the demo's accounts have always been where they are
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class OrderDraft:
     status_reason: str | None
     lines: tuple[OrderLineDraft, ...]
     steps: tuple[StatusStep, ...]  # the last change, after a backorder if there was one
+    credited_territory_id: str | None = None  # the account's territory on business_date
 
 
 @dataclass(frozen=True)
@@ -384,6 +386,7 @@ def _order(
         status_reason=reason,
         lines=tuple(lines),
         steps=_steps(rng, status, submitted_at, updated_at, backordered),
+        credited_territory_id=account.territory_id,
     )
 
 
@@ -587,7 +590,9 @@ def _reps(session: Session, on: date) -> tuple[HistoryRep, ...]:
         .where(Account.active, Account.price_list_id.is_not(None))
         .order_by(Account.code)
     ):
-        accounts.setdefault(territory_id, []).append(HistoryAccount(id_, kind, price_list_id))
+        accounts.setdefault(territory_id, []).append(
+            HistoryAccount(id_, kind, price_list_id, territory_id)
+        )
     held: dict[str, list[str]] = {}
     for user_id, territory_id in session.execute(
         select(User.id, Assignment.territory_id)

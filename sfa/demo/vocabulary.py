@@ -402,3 +402,15 @@ MONTHLY_SALES_PER_ACCOUNT = 500_000  # COP, an average account's monthly purchas
 MONTH_FACTORS = (0.85, 0.92, 1.0, 1.04, 1.06, 0.96, 0.94, 1.0, 1.02, 1.06, 1.08, 0.9)
 RAINY_MONTHS = (4, 5, 10, 11)
 YEARLY_GROWTH = 1.08
+
+# each city's postal district (its department's two digits and the municipality's next four,
+# as in Colombia's 6-digit postal codes; a demo account gets one of ten postal zones in it)
+POSTAL_DISTRICTS = {
+    "Medellín": "0500", "Bello": "0510", "Envigado": "0552", "Itagüí": "0555",
+    "Rionegro": "0540", "Bogotá": "1100", "Chía": "2500", "Soacha": "2500",
+    "Bucaramanga": "6800", "Cúcuta": "5400", "Floridablanca": "6810", "Pereira": "6600",
+    "Manizales": "1700", "Armenia": "6300", "Ibagué": "7300", "Villavicencio": "5000",
+    "Neiva": "4100", "Barranquilla": "0800", "Soledad": "0830", "Cartagena": "1300",
+    "Santa Marta": "4700", "Montería": "2300", "Sincelejo": "7000", "Valledupar": "2000",
+    "Cali": "7600", "Palmira": "7635", "Tuluá": "7630", "Pasto": "5200", "Popayán": "1900",
+}  # fmt: skip

@@ -73,6 +73,9 @@ class Order(InAccountTerritory, Revisioned, Base):
     status_reason: Mapped[str | None] = mapped_column(Text)  # why rejected or cancelled
     erp_reference: Mapped[str | None] = mapped_column(String(64))  # the ERP's order number
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the territory that owned the account on the order's date (placed_at, in the company's
+    # time zone): its sales are credited there, whatever realignments come later
+    credited_territory_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from mobile_protocol.pricing import PricingError
 from sfa.accounts.models import Account
 from sfa.catalog.models import StockLevel
+from sfa.clock import DEFAULT_TIMEZONE, business_date
 from sfa.erp.events import CANCELLED, SUBMITTED
 from sfa.erp.outbox import enqueue
 from sfa.errors import Conflict, DomainError, NotFound
 from sfa.orders import pricing as server_pricing
 from sfa.orders import rules
 from sfa.orders.models import OPEN_STATUSES, Order, OrderEvent, OrderLine
+from sfa.territories.history import territory_on
 from sfa.wire import wire_value
 
 
@@ -34,6 +36,7 @@ class OrderMalformed(DomainError):
 @dataclass(frozen=True)
 class OrderSettings:
     min_order_value: Decimal = Decimal(0)  # when the account sets none
+    timezone: str = DEFAULT_TIMEZONE  # the company's: an order's date is its local date
 
 
 def lines_of(session: Session, order_id: str) -> list[OrderLine]:
@@ -63,6 +66,9 @@ def submit(
     lines = lines_of(session, order.id)
     account = session.get(Account, order.account_id)
     order.submitted_at = now
+    order.credited_territory_id = territory_on(
+        session, order.account_id, business_date(order.placed_at or now, settings.timezone)
+    )
     _record(session, order, "submitted", "draft", "submitted", actor_user_id, now)
     try:
         priced = server_pricing.price(session, order, lines, account)

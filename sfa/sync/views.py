@@ -27,7 +27,10 @@ DEVICE_ROLES = frozenset({"rep", "manager", "admin"})
 
 
 def order_settings() -> OrderSettings:
-    return OrderSettings(min_order_value=Decimal(current_app.config["ORDER_MIN_VALUE"]))
+    config = current_app.config
+    return OrderSettings(
+        min_order_value=Decimal(config["ORDER_MIN_VALUE"]), timezone=config["TIMEZONE"]
+    )
 
 
 def pull_settings() -> pulling.PullSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sfa.columns import Tracked, UTCDateTime, new_id, utcnow
@@ -59,3 +59,77 @@ class TerritoryAssignment(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountTerritoryHistory(Base):
+    """Which territory owned an account, from ``valid_from`` up to the day before ``valid_to``
+    (open if null): one row per period, never rewritten except to close the open one. Orders
+    are credited through it as of their date, so a realignment never changes past results."""
+
+    __tablename__ = "account_territory_history"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_period"),
+        Index("ix_account_territory_history_account_from", "account_id", "valid_from"),
+        Index("ix_account_territory_history_territory", "territory_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    territory_id: Mapped[str] = mapped_column(ForeignKey("territories.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # exclusive
+    source: Mapped[str] = mapped_column(String(64))  # import, model:<model id>
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+MODEL_STATUSES = ("draft", "scheduled", "active", "superseded", "cancelled")
+
+
+class TerritoryModel(Base):
+    """A realignment: assignment rules and manual placements, drafted, reviewed with a dry run,
+    and activated at an effective date (the accounts it moves change territory that day).
+    At most one model is active: its rules are the ones in force."""
+
+    __tablename__ = "territory_models"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    moved_accounts: Mapped[int | None] = mapped_column(Integer)  # set at activation
+
+
+class AssignmentRule(Base):
+    """Accounts whose fields meet ``condition`` belong to ``territory_id`` (see
+    ``sfa.territories.assignment`` for the condition language and how rules combine)."""
+
+    __tablename__ = "territory_assignment_rules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("territory_models.id", ondelete="CASCADE"), index=True
+    )
+    territory_id: Mapped[str] = mapped_column(ForeignKey("territories.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    condition: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ManualAssignment(Base):
+    """A model's placement of one account by hand: it beats every rule."""
+
+    __tablename__ = "territory_manual_assignments"
+
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("territory_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    territory_id: Mapped[str] = mapped_column(ForeignKey("territories.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))

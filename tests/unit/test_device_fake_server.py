@@ -31,6 +31,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                     "parent_id": None, "active": True},
     "accounts": {"code": "ACC-1", "name": "Farmacia San José", "kind": "pharmacy",
                  "tax_id": None, "address": "Calle 10 # 43-12", "city": "Medellín",
+                 "postal_code": "050021",
                  "phone": "+57 604 555 0101", "email": None, "channel": "retail",
                  "price_list_id": None, "credit_limit": 5000000.5, "outstanding_balance": None,
                  "min_order_value": None, "territory_id": "t-1",

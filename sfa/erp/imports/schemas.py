@@ -51,6 +51,7 @@ class AccountRow(Schema):
     tax_id = _optional(Text, validate=validate.Length(max=40))
     address = _optional(Text, validate=validate.Length(max=300))
     city = _optional(Text, validate=validate.Length(max=100))
+    postal_code = _optional(Text, validate=validate.Length(max=20))
     phone = _optional(Text, validate=validate.Length(max=40))
     email = _optional(fields.Email, validate=validate.Length(max=254))
     channel = _optional(Text, validate=validate.Length(max=40))

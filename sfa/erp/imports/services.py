@@ -28,6 +28,7 @@ from sfa.erp.imports.schemas import SECTIONS, ImportDocument
 from sfa.erp.imports.upsert import SectionCount, upsert
 from sfa.errors import ValidationFailed, flatten_messages
 from sfa.forecasts.models import Quota
+from sfa.territories.history import record_owners
 from sfa.territories.models import Territory
 from sfa.territories.services import rebuild_closure
 from sfa.wire import wire_number
@@ -105,7 +106,7 @@ def import_document(
     skus = skus | _ids(session, Product, "sku")
     price_lists = _price_lists(session, document["price_lists"], skus, now, report, step)
     accounts = _accounts(
-        session, document["accounts"], territory_ids, price_lists, now, report, step
+        session, document["accounts"], territory_ids, price_lists, today, now, report, step
     )
     report.sections["contacts"], _ = upsert(
         session,
@@ -233,7 +234,9 @@ def _price_lists(session, rows, skus, now, report, step) -> dict[str, str]:  # n
     return ids | _ids(session, PriceList, "code")
 
 
-def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> dict[str, str]:  # noqa: ANN001
+def _accounts(
+    session, rows, territory_ids, price_lists, today, now, report, step
+) -> dict[str, str]:  # noqa: ANN001
     desired = [
         {
             **_pick(r, *MASTER_FIELDS),
@@ -242,10 +245,19 @@ def _accounts(session, rows, territory_ids, price_lists, now, report, step) -> d
         }
         for r in rows
     ]
+    owners_before = dict(session.execute(select(Account.code, Account.territory_id)).all())
     report.sections["accounts"], _ = upsert(
         session, Account, ["code"], desired, now, step("accounts")
     )
-    return _ids(session, Account, "code")
+    ids = _ids(session, Account, "code")
+    # a new account, or one the ERP moved: its territory history, effective today
+    owners = {
+        ids[row["code"]]: row["territory_id"]
+        for row in desired
+        if owners_before.get(row["code"]) != row["territory_id"]
+    }
+    record_owners(session, owners, today, "import", now)
+    return ids
 
 
 def _rule_errors(rows: list[dict]) -> list[dict[str, str]]:
