@@ -452,3 +452,22 @@ def test_checkpoints_are_forgotten_past_the_horizon_by_sync_gc(app, phone):
     phone.pull()
     with app.app_context():
         assert db.session.scalars(select(WatermelonCheckpoint)).all()
+
+
+def test_a_submission_whose_response_was_lost_is_not_refused_when_retried(app, phone):
+    """The retry comes after a pull that kept the device's own ``submitted`` over the server's
+    newer status (WatermelonDB keeps locally changed columns): it is stale, not refused, and
+    the server's status comes back on the next pull."""
+    phone.pull()
+    phone.push(new_order(phone, "o-lost-1", status="submitted"))  # the response is lost
+    phone.pull()
+    with app.app_context():
+        server_status = db.session.get(Order, "o-lost-1").status
+    assert server_status in ("on_hold", "sent_to_erp")
+    retried = dict(phone.records["orders"]["o-lost-1"], status="submitted")
+
+    body = phone.push({"orders": {"created": [retried]}})
+
+    assert body["experimentalRejectedIds"] == {} and body["applied"] == 0
+    assert ids(phone.pull(), "orders", "updated") == {"o-lost-1"}
+    assert phone.records["orders"]["o-lost-1"]["status"] == server_status

@@ -23,7 +23,10 @@ WatermelonDB's contract (``docs/Sync/Backend.md``) and how it is met:
   with the engine's reason, and the rest of the push applies.
 - *Status moves last.* An order or forecast that arrives as ``submitted`` is created or edited
   as a draft first, with its lines, then submitted at the end of the push: the server prices
-  and validates the complete order, and the submission goes through the ERP flow.
+  and validates the complete order, and the submission goes through the ERP flow. A status
+  the server has already moved past (the order was submitted by a push whose response was
+  lost; the retry, made after a pull, still carries the device's ``submitted``) is stale, not
+  refused: the record is sent back with the server's status.
 
 Everything else (scope, ownership, permissions, field policies, validation, orders and the
 ERP outbox) is the engine's own push.
@@ -259,6 +262,11 @@ def _plan(session: Session, pushed: list[Pushed], device_id: str, stamp: int) ->
         if len(values) < len(edits):
             plan.stale.setdefault(name, set()).add(item.record_id)
         moves_on = status is not None and status != existing.get("status")
+        if moves_on and existing.get("status") not in rules.status_moves:
+            # the server has moved it on already (a push whose response was lost, retried
+            # after a pull that kept the device's own status): the device's status is stale
+            plan.stale.setdefault(name, set()).add(item.record_id)
+            moves_on = False
         if values or moves_on:  # an edit: the record must not have changed since the pull
             plan.checked.setdefault(name, set()).add(item.record_id)
         if values:
