@@ -9,6 +9,7 @@ from sfa.cli.data import import_file, init_db
 from sfa.cli.erp import erp_feed
 from sfa.cli.people import devices, users
 from sfa.cli.realign import realign
+from sfa.cli.scheduler import forecasts, scheduler
 from sfa.cli.server import demo, serve
 from sfa.cli.simulate import simulate
 from sfa.cli.sync import sync_commands
@@ -62,6 +63,8 @@ for command in (
     simulate,
     erp_feed,
     realign,
+    scheduler,
+    forecasts,
 ):
     cli.add_command(command)
 

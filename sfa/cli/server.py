@@ -85,14 +85,20 @@ def _load_history(app, scale: float) -> None:  # noqa: ANN001
     from datetime import timedelta
 
     from sfa.clock import today
+    from sfa.columns import utcnow
     from sfa.db import db
+    from sfa.demo.forecasts import load_forecasts
     from sfa.demo.history import load_history
 
     click.echo("Creating the order history (once; about a minute on SQLite)...")
     with app.app_context():
         history = load_history(db.session, until=today() - timedelta(days=1), scale=scale)
         db.session.commit()
+        forecasts = load_forecasts(db.session, today(), utcnow())
+        db.session.commit()
     click.echo(history.summary())
+    if forecasts:
+        click.echo(f"forecasts: {forecasts} (3 months back to 2 ahead, for every rep)")
 
 
 @contextlib.contextmanager
@@ -117,10 +123,11 @@ def erp_feed_command() -> list[str]:
 
 
 def scheduler_command() -> list[str]:
-    """Scheduled realignments are activated when their date comes (checked every 5 minutes)."""
+    """Scheduled realignments activated when their date comes, the weekly forecast snapshot
+    (``sfa scheduler``, checking every 5 minutes)."""
     return [
         sys.executable, "-c", "from sfa.cli.main import main; main()",
-        "realign", "run-due", "--every", "300",
+        "scheduler", "--every", "300",
     ]  # fmt: skip
 
 
@@ -135,7 +142,7 @@ def scheduler_command() -> list[str]:
     "--scheduler/--no-scheduler",
     default=True,
     show_default=True,
-    help="Also activate scheduled realignments when their date comes (sfa realign run-due).",
+    help="Also run sfa scheduler: scheduled realignments, the weekly forecast snapshot.",
 )
 def serve(
     host: str, port: int, workers: int, threads: int, erp_feed: bool, scheduler: bool

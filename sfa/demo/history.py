@@ -154,6 +154,7 @@ class OrderDraft:
     lines: tuple[OrderLineDraft, ...]
     steps: tuple[StatusStep, ...]  # the last change, after a backorder if there was one
     credited_territory_id: str | None = None  # the account's territory on business_date
+    credited_period: str | None = None  # business_date's month
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,7 @@ def _order(
         lines=tuple(lines),
         steps=_steps(rng, status, submitted_at, updated_at, backordered),
         credited_territory_id=account.territory_id,
+        credited_period=f"{day:%Y-%m}",
     )
 
 
@@ -553,6 +555,20 @@ def load_history(
     generated = time.perf_counter()
     update = progress("order history", len(drafts)) if progress else None
     events = insert_orders(session, drafts, update)
+    from sqlalchemy import update as update_rows
+
+    from sfa.forecasts import sales
+    from sfa.territories.models import TerritoryAssignment
+
+    if drafts:  # the demo's people have held their territories since its history began
+        first = drafts[0].business_date
+        session.execute(
+            update_rows(TerritoryAssignment)
+            .where(TerritoryAssignment.valid_from > first)
+            .values(valid_from=first)
+        )
+
+    sales.refresh(session)  # the monthly sales attainment and baselines read
     return HistoryReport(
         orders=len(drafts),
         lines=sum(len(order.lines) for order in drafts),

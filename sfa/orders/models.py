@@ -76,6 +76,7 @@ class Order(InAccountTerritory, Revisioned, Base):
     # the territory that owned the account on the order's date (placed_at, in the company's
     # time zone): its sales are credited there, whatever realignments come later
     credited_territory_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    credited_period: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM of that date
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

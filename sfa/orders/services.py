@@ -19,6 +19,7 @@ from sfa.clock import DEFAULT_TIMEZONE, business_date
 from sfa.erp.events import CANCELLED, SUBMITTED
 from sfa.erp.outbox import enqueue
 from sfa.errors import Conflict, DomainError, NotFound
+from sfa.forecasts import sales
 from sfa.orders import pricing as server_pricing
 from sfa.orders import rules
 from sfa.orders.models import OPEN_STATUSES, Order, OrderEvent, OrderLine
@@ -66,9 +67,9 @@ def submit(
     lines = lines_of(session, order.id)
     account = session.get(Account, order.account_id)
     order.submitted_at = now
-    order.credited_territory_id = territory_on(
-        session, order.account_id, business_date(order.placed_at or now, settings.timezone)
-    )
+    day = business_date(order.placed_at or now, settings.timezone)
+    order.credited_territory_id = territory_on(session, order.account_id, day)
+    order.credited_period = f"{day:%Y-%m}"
     _record(session, order, "submitted", "draft", "submitted", actor_user_id, now)
     try:
         priced = server_pricing.price(session, order, lines, account)
@@ -170,10 +171,14 @@ def cancel(session: Session, order_id: str, actor_user_id: str, reason: str, now
     if order.status not in rules.CANCELLABLE:
         raise Conflict(f"a {order.status} order cannot be cancelled", code="invalid_state")
     told_erp = order.status in rules.KNOWN_TO_ERP
+    booked = order.status in sales.BOOKED_STATUSES
     order.status_reason = reason
     _move(session, order, "cancelled", now, actor_user_id, "cancelled", {"reason": reason})
     if told_erp:
         enqueue(session, order, CANCELLED, now)
+    if booked:  # it no longer counts towards attainment
+        session.flush()
+        sales.refresh(session, sales.keys_of(session, [order.id]))
     return order
 
 
@@ -306,6 +311,8 @@ def acknowledge(session: Session, ack: dict[str, Any], now: datetime) -> dict[st
     if after != before:
         order.status = after
     _record(session, order, kind, before, after, None, now, details)
+    session.flush()
+    sales.refresh(session, sales.keys_of(session, [order.id]))  # booked and invoiced amounts
     return {"order_id": order.id, "status": order.status}
 
 

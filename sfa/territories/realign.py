@@ -24,6 +24,7 @@ from sfa import audit
 from sfa.accounts.models import Account
 from sfa.clock import start_of
 from sfa.errors import Conflict, NotFound, ValidationFailed
+from sfa.forecasts import sales
 from sfa.orders.models import Order
 from sfa.territories.assignment import (
     FIELDS,
@@ -365,25 +366,32 @@ def _move_accounts(session: Session, owners: dict[str, str], now: datetime) -> N
 
 def _credit_again(session: Session, owners: dict[str, str], since: datetime) -> None:
     """Orders of moved accounts placed on or after the effective date (activation ran later
-    that day, or a day late) are credited to the new territory; earlier ones never change."""
+    that day, or a day late) are credited to the new territory; earlier ones never change.
+    Their sales move with them: the months they leave and join are recomputed."""
     ids = sorted(owners)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         recent = session.execute(
-            select(Order.id, Order.account_id).where(
+            select(
+                Order.id, Order.account_id, Order.credited_territory_id, Order.credited_period
+            ).where(
                 Order.account_id.in_(chunk),
                 Order.credited_territory_id.is_not(None),
                 Order.placed_at >= since,
             )
         ).all()
-        if recent:
-            session.execute(
-                update(Order),
-                [
-                    {"id": order, "credited_territory_id": owners[account]}
-                    for order, account in recent
-                ],
-            )
+        if not recent:
+            continue
+        session.execute(
+            update(Order),
+            [
+                {"id": order, "credited_territory_id": owners[account]}
+                for order, account, _, _ in recent
+            ],
+        )
+        touched = {(territory, period) for _, _, territory, period in recent}
+        touched |= {(owners[account], period) for _, account, _, period in recent}
+        sales.refresh(session, {key for key in touched if key[1] is not None})
 
 
 def run_due(
