@@ -70,8 +70,10 @@ def _register_blueprints(app: Flask) -> None:
     from sfa.auth.admin_views import bp as admin
     from sfa.auth.views import bp as auth
     from sfa.catalog.views import bp as catalog
+    from sfa.dashboard.views import bp as dashboard
     from sfa.erp.imports.views import bp as imports
     from sfa.erp.views import bp as erp
+    from sfa.forecasts.views import bp as forecasting
     from sfa.http.meta_views import bp as meta
     from sfa.orders.views import bp as orders
     from sfa.sync.conflict_views import bp as conflicts
@@ -94,5 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         conflicts,
         orders,
         erp,
+        forecasting,
+        dashboard,
     ):
         app.register_blueprint(blueprint)

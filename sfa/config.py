@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_ITERATIONS": 2,
     "TRUSTED_PROXIES": 0,
     "TIMEZONE": "America/Bogota",
+    "SESSION_COOKIE_SAMESITE": "Lax",  # the dashboard's cookie (HttpOnly by default)
+    "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS (SFA_SESSION_COOKIE_SECURE=true)
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # a dashboard sign-in lasts a working day
     "LOG_LEVEL": "INFO",
     "LOG_JSON": True,
     "SQLITE_BUSY_TIMEOUT_MS": 30000,

@@ -64,6 +64,31 @@ def login(
     """Check the password and register the device. Unknown account and wrong password give
     the same error after the same work; throttling is checked before any hashing."""
     now = utcnow()
+    user = check_password(session, settings, email=email, password=password, address=address)
+    device = session.scalar(
+        select(Device).where(Device.user_id == user.id, Device.device_uid == device_uid)
+    )
+    if device is None:
+        device = Device(user_id=user.id, device_uid=device_uid, name=device_name, platform=platform)
+        session.add(device)
+        session.flush()
+    elif device.revoked_at is not None:
+        session.commit()
+        raise DeviceRevoked()
+    device.name, device.platform, device.last_login_at = device_name, platform, now
+    _revoke_tokens(session, device.id, now)
+    issued = _issue(session, settings, user, device, new_id(), now)
+    session.commit()
+    return issued
+
+
+def check_password(
+    session: Session, settings: AuthSettings, *, email: str, password: str, address: str
+) -> User:
+    """The active user with this email and password (sign-in from a device or a browser).
+    Unknown account and wrong password give the same error after the same work; throttling
+    (per account and per address) is checked before any hashing."""
+    now = utcnow()
     email = normalise_email(email)
     account_key, address_key = f"account:{email}", f"address:{address}"
     throttle.check(
@@ -86,21 +111,7 @@ def login(
     throttle.clear(session, account_key)
     if settings.hasher.needs_rehash(stored):
         user.password_hash = settings.hasher.hash(password)
-    device = session.scalar(
-        select(Device).where(Device.user_id == user.id, Device.device_uid == device_uid)
-    )
-    if device is None:
-        device = Device(user_id=user.id, device_uid=device_uid, name=device_name, platform=platform)
-        session.add(device)
-        session.flush()
-    elif device.revoked_at is not None:
-        session.commit()
-        raise DeviceRevoked()
-    device.name, device.platform, device.last_login_at = device_name, platform, now
-    _revoke_tokens(session, device.id, now)
-    issued = _issue(session, settings, user, device, new_id(), now)
-    session.commit()
-    return issued
+    return user
 
 
 def refresh(session: Session, settings: AuthSettings, refresh_token: str) -> IssuedTokens:

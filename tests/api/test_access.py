@@ -27,6 +27,12 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    # the dashboard's pages authenticate by their session cookie themselves (sfa/dashboard)
+    ("GET", "/dashboard/login"),
+    ("POST", "/dashboard/login"),
+    ("POST", "/dashboard/logout"),
+    ("GET", "/dashboard"),
+    ("GET", "/dashboard/export/<table>.csv"),
 }
 ALL_ACCOUNTS = [f"A-{t}-{n}" for t in ("CO-ANT-01", "CO-BAQ-01", "CO-BOG-01") for n in (1, 2)]
 

@@ -13,8 +13,11 @@ from tests.builders import headers_for, load
 
 
 def write_routes(app) -> list[tuple[str, str]]:
+    """Every JSON write route (the dashboard's HTML forms take form posts, not JSON)."""
     routes = []
     for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/dashboard"):
+            continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS", "GET"}):
             path = rule.rule
             for argument in rule.arguments:
