@@ -136,8 +136,7 @@ def logout():
 
 def _window(on: date) -> tuple[list[str], str, str]:
     """The months asked for; by default the last three, this one included."""
-    earlier = on.year * 12 + on.month - 1 - 2
-    start = request.args.get("from") or f"{earlier // 12:04d}-{earlier % 12 + 1:02d}"
+    start = request.args.get("from") or services.month_before(f"{on:%Y-%m}", 2)
     end = request.args.get("to") or f"{on:%Y-%m}"
     return services.months(start, end), start, end
 

@@ -16,14 +16,10 @@ from sqlalchemy.orm import Session
 from sfa.auth.models import User
 from sfa.columns import new_id
 from sfa.forecasts.models import Forecast, SalesMonth
+from sfa.forecasts.services import month_before
 from sfa.territories.models import TerritoryAssignment
 
 CENT = Decimal("0.01")
-
-
-def _shift(period: str, months: int) -> str:
-    index = int(period[:4]) * 12 + int(period[5:]) - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def load_forecasts(session: Session, today: date, now: datetime, seed: int = 2026) -> int:
@@ -33,7 +29,7 @@ def load_forecasts(session: Session, today: date, now: datetime, seed: int = 202
         return 0
     rng = random.Random(seed)
     current = f"{today:%Y-%m}"
-    periods = [_shift(current, n) for n in range(-3, 3)]
+    periods = [month_before(current, -n) for n in range(-3, 3)]
     reps = session.execute(
         select(User.id, TerritoryAssignment.territory_id)
         .join(TerritoryAssignment, TerritoryAssignment.user_id == User.id)
@@ -48,7 +44,7 @@ def load_forecasts(session: Session, today: date, now: datetime, seed: int = 202
         for territory, period, line, amount in session.execute(
             select(SalesMonth.territory_id, SalesMonth.period, SalesMonth.product_line,
                    SalesMonth.booked_amount)
-            .where(SalesMonth.period.in_([_shift(p, -12) for p in periods]))
+            .where(SalesMonth.period.in_([month_before(p, 12) for p in periods]))
         )
     }  # fmt: skip
     rows = []
@@ -56,7 +52,7 @@ def load_forecasts(session: Session, today: date, now: datetime, seed: int = 202
         lines = sorted({line for (t, _, line) in last_year if t == territory})
         for period in periods:
             for line in lines:
-                base = last_year.get((territory, _shift(period, -12), line), Decimal(0))
+                base = last_year.get((territory, month_before(period, 12), line), Decimal(0))
                 if not base:
                     continue
                 share = base / per_territory[territory]

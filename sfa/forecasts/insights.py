@@ -14,18 +14,15 @@ from sfa.auth.models import Device, User
 from sfa.auth.principal import Principal
 from sfa.forecasts import baseline as stats
 from sfa.forecasts.models import Forecast, SalesMonth
-from sfa.forecasts.rollup import roll_up
-from sfa.forecasts.services import months, subtree, visible_territory
+from sfa.forecasts.services import (
+    HISTORY_MONTHS,
+    month_before,
+    months,
+    subtree,
+    visible_territory,
+)
 from sfa.sync.models import Conflict, DeviceSyncStatus
 from sfa.territories.models import TerritoryAssignment
-
-HISTORY_MONTHS = 36
-
-
-def _month_before(period: str, count: int) -> str:
-    year, month = int(period[:4]), int(period[5:])
-    index = year * 12 + month - 1 - count
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _monthly_sales(
@@ -51,14 +48,14 @@ def baseline_for(
     root = visible_territory(session, principal, territory_id, today)
     nodes = list(subtree(session, root.id))
     current = f"{today:%Y-%m}"
-    end = min(_month_before(window[0], 1), _month_before(current, 1))
-    history = months(_month_before(end, HISTORY_MONTHS - 1), end)
+    end = min(month_before(window[0], 1), month_before(current, 1))
+    history = months(month_before(end, HISTORY_MONTHS - 1), end)
     sales = _monthly_sales(session, nodes, history, product_line)
     first = next((i for i, p in enumerate(history) if sales.get(p)), None)
     series = [float(sales.get(p, 0)) for p in history[first:]] if first is not None else []
     body: dict[str, Any] = {"territory_id": root.id, "history": history[first or 0 :],
                             "product_line": product_line}  # fmt: skip
-    ahead = len(months(_month_before(end, -1), window[-1]))
+    ahead = len(months(month_before(end, -1), window[-1]))
     try:
         found = stats.baseline(series, horizon=ahead)
     except ValueError as exc:
@@ -75,44 +72,6 @@ def baseline_for(
             for name, test in found.candidates.items()
         },
     }  # fmt: skip
-
-
-def baselines_by_territory(
-    session: Session, parents: dict[str, str | None], shown: list[str], window: list[str],
-    product_line: str | None, today: date,
-) -> dict[str, Decimal | None]:  # fmt: skip
-    """The baseline (the model the MASE gate shows) summed over ``window``, for each territory
-    in ``shown`` (a territory and its children: one query for the whole subtree's history)."""
-    current = f"{today:%Y-%m}"
-    end = min(_month_before(window[0], 1), _month_before(current, 1))
-    history = months(_month_before(end, HISTORY_MONTHS - 1), end)
-    ahead = len(months(_month_before(end, -1), window[-1]))
-    query = (
-        select(SalesMonth.territory_id, SalesMonth.period, func.sum(SalesMonth.booked_amount))
-        .where(SalesMonth.territory_id.in_(list(parents)), SalesMonth.period.in_(history))
-        .group_by(SalesMonth.territory_id, SalesMonth.period)
-    )
-    if product_line is not None:
-        query = query.where(SalesMonth.product_line == product_line)
-    by_period: dict[str, dict[str, Decimal]] = {}
-    for territory, period, total in session.execute(query):
-        by_period.setdefault(period, {})[territory] = Decimal(total or 0)
-    rolled = {period: roll_up(parents, own) for period, own in by_period.items()}
-    found: dict[str, Decimal | None] = {}
-    for node in shown:
-        series = [float(rolled[p][node]) if p in rolled else 0.0 for p in history]
-        first = next((i for i, v in enumerate(series) if v), None)
-        try:
-            result = (
-                stats.baseline(series[first or 0 :], horizon=ahead) if first is not None else None
-            )
-        except ValueError:
-            result = None
-        found[node] = (
-            None if result is None
-            else Decimal(str(round(sum(result.forecast[ahead - len(window) :]), 2)))
-        )  # fmt: skip
-    return found
 
 
 def _accuracy(accuracy: stats.Accuracy) -> dict[str, Any]:

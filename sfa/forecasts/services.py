@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sfa import audit
 from sfa.auth.principal import Principal
 from sfa.errors import Forbidden, NotFound, ValidationFailed
+from sfa.forecasts import baseline as stats
 from sfa.forecasts.models import (
     FORECAST_CATEGORIES,
     Forecast,
@@ -37,6 +38,7 @@ CUMULATIVE = (
     ("all", FORECAST_CATEGORIES),
 )
 MAX_MONTHS = 36
+HISTORY_MONTHS = 36  # of sales behind a baseline
 
 
 def months(first: str, last: str) -> list[str]:
@@ -283,8 +285,6 @@ def summary(
         key=lambda t: t.code,
     )
 
-    from sfa.forecasts.insights import baselines_by_territory  # (insights imports this module)
-
     shown = [root.id, *(child.id for child in children if child.id in parents)]
     baselines = baselines_by_territory(session, parents, shown, periods, product_line, today)
 
@@ -312,6 +312,51 @@ def monthly(
         _, found = figures(session, root.id, [period], product_line)
         series.append({"period": period, **found[root.id].as_row()})
     return {"territory_id": root.id, "code": root.code, "months": series}
+
+
+def month_before(period: str, count: int) -> str:
+    """The ``YYYY-MM`` ``count`` months before ``period`` (after it, for a negative count)."""
+    year, month = int(period[:4]), int(period[5:])
+    index = year * 12 + month - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def baselines_by_territory(
+    session: Session, parents: dict[str, str | None], shown: list[str], window: list[str],
+    product_line: str | None, today: date,
+) -> dict[str, Decimal | None]:  # fmt: skip
+    """The baseline (the model the MASE gate shows) summed over ``window``, for each territory
+    in ``shown`` (a territory and its children: one query for the whole subtree's history)."""
+    current = f"{today:%Y-%m}"
+    end = min(month_before(window[0], 1), month_before(current, 1))
+    history = months(month_before(end, HISTORY_MONTHS - 1), end)
+    ahead = len(months(month_before(end, -1), window[-1]))
+    query = (
+        select(SalesMonth.territory_id, SalesMonth.period, func.sum(SalesMonth.booked_amount))
+        .where(SalesMonth.territory_id.in_(list(parents)), SalesMonth.period.in_(history))
+        .group_by(SalesMonth.territory_id, SalesMonth.period)
+    )
+    if product_line is not None:
+        query = query.where(SalesMonth.product_line == product_line)
+    by_period: dict[str, dict[str, Decimal]] = {}
+    for territory, period, total in session.execute(query):
+        by_period.setdefault(period, {})[territory] = Decimal(total or 0)
+    rolled = {period: roll_up(parents, own) for period, own in by_period.items()}
+    found: dict[str, Decimal | None] = {}
+    for node in shown:
+        series = [float(rolled[p][node]) if p in rolled else 0.0 for p in history]
+        first = next((i for i, v in enumerate(series) if v), None)
+        try:
+            result = (
+                stats.baseline(series[first or 0 :], horizon=ahead) if first is not None else None
+            )
+        except ValueError:
+            result = None
+        found[node] = (
+            None if result is None
+            else Decimal(str(round(sum(result.forecast[ahead - len(window) :]), 2)))
+        )  # fmt: skip
+    return found
 
 
 # quotas -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -137,3 +137,26 @@ def test_the_loader_leaves_the_commit_to_its_caller(app):
         load_history(db.session, until=UNTIL, months=1, scale=0.1)
         db.session.rollback()
         assert count(Order) == count(OrderLine) == count(OrderEvent) == 0
+
+
+def test_the_history_feeds_the_monthly_sales_and_the_reps_forecasts(app, report):
+    from sfa.demo.forecasts import load_forecasts
+    from sfa.forecasts.models import Forecast, SalesMonth
+
+    with app.app_context():
+        booked = db.session.scalar(select(func.sum(SalesMonth.booked_amount)))
+        counted = db.session.scalar(
+            select(func.count()).select_from(Order).where(Order.credited_period.is_not(None))
+        )
+        assert booked > 0 and counted == report.orders  # every order credited to a month
+        # a year on, the forecast months' same months a year before are in the history
+        made = load_forecasts(db.session, date(2027, 10, 15), datetime.now(UTC))
+        db.session.commit()
+        assert made > 0
+        statuses = dict(
+            db.session.execute(
+                select(Forecast.status, func.count()).group_by(Forecast.status)
+            ).all()
+        )
+        assert statuses["submitted"] > 0
+        assert load_forecasts(db.session, UNTIL, datetime.now(UTC)) == 0  # only once
