@@ -76,3 +76,16 @@ class LoginFailure(Base):
     )
     key: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BrowserSession(Base):
+    """A dashboard sign-in. The browser's signed cookie only names it; signing out ends it
+    here, so a copied cookie stops working at once."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's id
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

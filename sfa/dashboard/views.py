@@ -1,10 +1,12 @@
 """``/dashboard``: the managers' pages. Browser sign-in with a session cookie (HttpOnly,
-SameSite=Lax), a CSRF token on every form, and the same services and scope as the JSON API
-(``/api/v1/forecasting``); every table is exported as CSV."""
+SameSite=Lax) that names a sign-in kept on the server (signing out ends it), a CSRF token on
+every form, and the same services and scope as the JSON API (``/api/v1/forecasting``); every
+table is exported as CSV."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import secrets
 from datetime import date
@@ -25,14 +27,14 @@ from flask import (
 from sqlalchemy import select
 
 from sfa.auth import services as auth_services
-from sfa.auth.models import User
+from sfa.auth.models import BrowserSession, User
 from sfa.auth.principal import Principal
 from sfa.clock import today
 from sfa.columns import utcnow
 from sfa.dashboard import charts
 from sfa.db import db
 from sfa.errors import DomainError, Unauthorized, ValidationFailed
-from sfa.forecasts import insights, services
+from sfa.forecasts import insights, services, snapshots
 from sfa.forecasts.models import FORECAST_CATEGORIES
 from sfa.http.endpoints import PUBLIC, page
 from sfa.territories.models import Territory, TerritoryClosure
@@ -79,11 +81,21 @@ def _check_csrf() -> None:
         raise FormExpired
 
 
+def _sid_digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 def _principal() -> Principal | None:
-    user_id = session.get("user_id")
-    if not user_id:
+    """The signed-in manager: the cookie names a sign-in that has not ended nor expired, of a
+    user still active in a dashboard role."""
+    sid = session.get("sid")
+    if not isinstance(sid, str) or not sid:
         return None
-    user = db.session.get(User, user_id)
+    found = db.session.get(BrowserSession, _sid_digest(sid))
+    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
+        session.clear()
+        return None
+    user = db.session.get(User, found.user_id)
     if user is None or not user.active or user.role not in ROLES:
         session.clear()
         return None
@@ -117,9 +129,14 @@ def login():
     if user.role not in ROLES:
         return render_template("dashboard/login.html", csrf=_csrf_token(),
                                error="the dashboard is for managers"), 403  # fmt: skip
+    sid, now = secrets.token_urlsafe(32), utcnow()
+    lifetime = current_app.permanent_session_lifetime
+    db.session.add(BrowserSession(id=_sid_digest(sid), user_id=user.id, created_at=now,
+                                  expires_at=now + lifetime))  # fmt: skip
+    db.session.commit()
     session.clear()
     session.permanent = True  # PERMANENT_SESSION_LIFETIME: 12 hours, a working day
-    session["user_id"], session["csrf"] = user.id, secrets.token_urlsafe(32)
+    session["sid"], session["csrf"] = sid, secrets.token_urlsafe(32)
     return redirect(url_for("dashboard.home"))
 
 
@@ -127,6 +144,12 @@ def login():
 @page(PUBLIC)
 def logout():
     _check_csrf()
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        found = db.session.get(BrowserSession, _sid_digest(sid))
+        if found is not None and found.ended_at is None:
+            found.ended_at = utcnow()
+            db.session.commit()
     session.clear()
     return redirect(url_for("dashboard.login_form"))
 
@@ -187,6 +210,12 @@ def home():
         days = _days()
         compliance = insights.sync_compliance(db.session, principal, root.id, days, utcnow(), on)
         conflicts = insights.open_conflicts(db.session, principal, root.id, on)
+        latest = snapshots.listing(db.session, limit=2)
+        weekly = (
+            snapshots.diff(db.session, principal, root.id, latest[1].id, latest[0].id, periods,
+                           line, on)
+            if len(latest) == 2 else None
+        )  # fmt: skip
     except DomainError as exc:
         return render_template("dashboard/error.html", message=exc.message), exc.status
     labels = [m["period"] for m in monthly["months"]]
@@ -210,6 +239,7 @@ def home():
         fields=SUMMARY_FIELDS, trail=_trail(root, homes), start=start, end=end, line=line,
         monthly_chart=monthly_chart, attainment_chart=attainment_chart, baseline=base,
         accuracy=accuracy, compliance=compliance, days=days, conflicts=conflicts, query=query,
+        weekly=weekly,
         fmt=_fmt, plain=_plain,
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from sfa.auth.models import BrowserSession
 from sfa.sync.models import (
     AccountMove,
     AppliedMutation,
@@ -30,6 +31,9 @@ def purge(session: Session, now: datetime, horizon_seconds: int) -> dict[str, in
         "scopes": session.execute(delete(ScopeSnapshot).where(ScopeSnapshot.last_used_at < cutoff)),
         "watermelon_checkpoints": session.execute(
             delete(WatermelonCheckpoint).where(WatermelonCheckpoint.created_at < cutoff)
+        ),
+        "browser_sessions": session.execute(  # dashboard sign-ins long expired
+            delete(BrowserSession).where(BrowserSession.expires_at < cutoff)
         ),
     }
     session.commit()

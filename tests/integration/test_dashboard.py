@@ -178,3 +178,47 @@ def test_the_default_window_is_the_last_three_months_across_a_new_year(app):
     with app.test_request_context("/dashboard"):
         assert _window(date(2027, 1, 15))[0] == ["2026-11", "2026-12", "2027-01"]
         assert _window(date(2026, 12, 1))[0] == ["2026-10", "2026-11", "2026-12"]
+
+
+def test_the_page_shows_the_forecast_change_between_the_last_two_snapshots(app, client, codes):
+    manager = headers_for(client, MANAGER, "tablet")
+    sign_in(client)
+    assert "Two snapshots are needed" in client.get("/dashboard", query_string=WINDOW).get_data(
+        as_text=True
+    )
+    client.post("/api/v1/forecasting/snapshots", headers=manager)
+    device = SyncDevice(client, headers_for(client, MEDELLIN, "phone"))
+    record = new_id()
+    device.push(
+        mutation(
+            "forecasts",
+            "create",
+            record,
+            {
+                "period": "2026-12",
+                "product_line": "ANALGESICS",
+                "category": "commit",
+                "amount": 250,
+            },
+        ),
+        mutation("forecasts", "update", record, {"status": "submitted"}, 1),
+    )
+    client.post("/api/v1/forecasting/snapshots", headers=manager)
+
+    html = client.get("/dashboard", query_string=WINDOW).get_data(as_text=True)
+
+    table = re.search(r'<table id="snapshot-diff">.*?</table>', html, re.S)[0]
+    row = re.search(r'<tr data-code="CO-AND">(.*?)</tr>', table, re.S)[1]
+    assert re.findall(r"<td>([^<]*)</td>", row)[1:3] == ["250", "250"]  # commit now, change
+
+
+def test_signing_out_ends_the_sign_in_even_for_a_copied_cookie(app, client, codes):
+    sign_in(client)
+    copied = client.get_cookie("session").value
+    home = client.get("/dashboard").get_data(as_text=True)
+    client.post("/dashboard/logout", data={"csrf_token": csrf(home)})
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+
+    assert thief.get("/dashboard").status_code == 302  # to the sign-in page
