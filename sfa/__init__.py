@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from sfa.sync.views import bp as sync
     from sfa.sync.watermelon.views import bp as watermelon
     from sfa.territories.admin_views import bp as territory_admin
+    from sfa.territories.realign_views import bp as realignment
     from sfa.territories.views import bp as territories
 
     for blueprint in (
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
         imports,
         territories,
         territory_admin,
+        realignment,
         accounts,
         catalog,
         sync,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, insert
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sfa.columns import UTCDateTime, utcnow
@@ -65,6 +65,24 @@ def record(
             after=plain(after),
         )
     )
+
+
+def entries(
+    session: Session,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """The trail, newest first; ``before_id`` pages back."""
+    wanted = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if entity:
+        wanted = wanted.where(AuditEntry.entity == entity)
+    if entity_id:
+        wanted = wanted.where(AuditEntry.entity_id == entity_id)
+    if before_id:
+        wanted = wanted.where(AuditEntry.id < before_id)
+    return list(session.scalars(wanted))
 
 
 AUDIT_GUARD_STATEMENTS = {

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from sfa.clock import today
 from sfa.columns import utcnow
 from sfa.db import db
-from sfa.forecasts import insights, services
+from sfa.forecasts import insights, planning, services
 from sfa.forecasts import snapshots as snapshotting
 from sfa.forecasts.models import FORECAST_CATEGORIES
 from sfa.http.access import current_principal
@@ -125,7 +125,7 @@ def monthly(query: dict):
     response=QuotaSchema(),
 )
 def set_quota(body: dict):
-    quota = services.set_quota(
+    quota = planning.set_quota(
         db.session, current_principal(), body["territory_id"], body["period"],
         body["product_line"], body["amount"], body["units"], today(), utcnow(),
     )  # fmt: skip
@@ -143,7 +143,7 @@ def set_quota(body: dict):
     response=QuotaListSchema(),
 )
 def spread(body: dict):
-    quotas = services.spread_annual_quota(
+    quotas = planning.spread_annual_quota(
         db.session, current_principal(), body["territory_id"], body["year"],
         body["product_line"], body["annual_amount"], body["distribution"], today(), utcnow(),
     )  # fmt: skip
@@ -162,7 +162,7 @@ def spread(body: dict):
     status=201,
 )
 def adjust(body: dict):
-    row = services.adjust(
+    row = planning.adjust(
         db.session, current_principal(), body["territory_id"], body["period"],
         body["product_line"], body["category"], body["amount"], body["note"], today(), utcnow(),
     )  # fmt: skip
@@ -180,7 +180,7 @@ def adjust(body: dict):
     response=AdjustmentSchema(),
 )
 def reset(adjustment_id: str, body: dict):
-    row = services.reset_adjustment(
+    row = planning.reset_adjustment(
         db.session, current_principal(), adjustment_id, body["reason"], today(), utcnow()
     )
     db.session.commit()
@@ -198,7 +198,7 @@ def reset(adjustment_id: str, body: dict):
 def adjustments(query: dict):
     periods = services.months(query["from_"], query["to"])
     return {
-        "items": services.adjustment_history(
+        "items": planning.adjustment_history(
             db.session, current_principal(), query["territory_id"], periods, today()
         )
     }

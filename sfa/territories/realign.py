@@ -85,6 +85,33 @@ def get_model(session: Session, model_id: str, *, lock: bool = False) -> Territo
     return model
 
 
+def models(session: Session) -> list[TerritoryModel]:
+    """Every model, newest first."""
+    return list(session.scalars(select(TerritoryModel).order_by(TerritoryModel.created_at.desc())))
+
+
+def rules_of(session: Session, model_id: str) -> list[AssignmentRule]:
+    model = get_model(session, model_id)
+    return list(
+        session.scalars(
+            select(AssignmentRule)
+            .where(AssignmentRule.model_id == model.id)
+            .order_by(AssignmentRule.created_at, AssignmentRule.id)
+        )
+    )
+
+
+def placements_of(session: Session, model_id: str) -> list[ManualAssignment]:
+    model = get_model(session, model_id)
+    return list(
+        session.scalars(
+            select(ManualAssignment)
+            .where(ManualAssignment.model_id == model.id)
+            .order_by(ManualAssignment.account_id)
+        )
+    )
+
+
 def _editable(model: TerritoryModel) -> None:
     if model.status not in EDITABLE:
         raise Conflict(
