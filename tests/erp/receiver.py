@@ -125,6 +125,10 @@ class Receiver:
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: a dispatcher opening 8 connections at once on a
+    # busy machine could be refused one, which the test would take for a missed delivery
+    request_queue_size = 128
+
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001
         """A sender that hung up (timed out, or was killed) is expected here: say nothing."""
         if not isinstance(sys.exc_info()[1], OSError):
