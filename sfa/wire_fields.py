@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from sfa.columns import AMOUNT_SCALE
 
@@ -58,3 +58,7 @@ class Text(fields.String):
         if "\x00" in text:
             raise ValidationError("Must not contain the NUL character.")
         return text
+
+
+# The length of a record id as every schema checks it (ids are UUIDs, or a device's own)
+RECORD_ID = validate.Length(min=1, max=36)

@@ -15,10 +15,9 @@ from sfa.auth.schemas import (
     UserUpdateSchema,
 )
 from sfa.db import db
-from sfa.http.endpoints import endpoint
+from sfa.http.endpoints import ADMIN_ONLY, endpoint
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
-ADMIN = frozenset({"admin"})
 
 
 def _hasher():
@@ -28,7 +27,7 @@ def _hasher():
 @endpoint(
     bp,
     "/users",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="List users",
     query=UserQuerySchema(),
     response=UserListSchema(),
@@ -41,7 +40,7 @@ def list_users(query: dict):
     bp,
     "/users",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Create a user",
     body=UserCreateSchema(),
     response=UserSchema(),
@@ -55,7 +54,7 @@ def create_user(body: dict):
     bp,
     "/users/<user_id>",
     method="PATCH",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Change a user's name, role, password or active flag",
     body=UserUpdateSchema(),
     response=UserSchema(),
@@ -67,7 +66,7 @@ def update_user(user_id: str, body: dict):
 @endpoint(
     bp,
     "/devices",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="List devices",
     query=DeviceQuerySchema(),
     response=DeviceListSchema(),
@@ -80,7 +79,7 @@ def list_devices(query: dict):
     bp,
     "/devices/<device_id>/revoke",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Revoke a lost device: its next request is told to wipe local data",
     body=RevokeSchema(),
     body_required=False,
@@ -94,7 +93,7 @@ def revoke_device(device_id: str, body: dict):
     bp,
     "/devices/<device_id>/restore",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Let a revoked device sign in again",
     response=DeviceSchema(),
 )

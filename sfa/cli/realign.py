@@ -1,5 +1,6 @@
 """``sfa realign``: territory models — list, draft from a file, diff, schedule, activate,
-cancel, and activate what is due."""
+cancel, and activate what is due. A refusal (a domain error) is printed by the ``sfa`` group,
+and the app context's end rolls back whatever the command had begun."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import click
 from sfa.clock import today
 from sfa.columns import utcnow
 from sfa.db import db
-from sfa.errors import DomainError
 from sfa.territories import realign as realigning
 from sfa.territories.models import Territory, TerritoryModel
 
@@ -21,13 +21,6 @@ from sfa.territories.models import Territory, TerritoryModel
 @click.group("realign")
 def realign() -> None:
     """Territory realignment: draft a model, review its diff, schedule or activate it."""
-
-
-def _fail(exc: DomainError) -> click.ClickException:
-    details = exc.details.get("errors") if isinstance(exc.details, dict) else None
-    lines = [f"{exc.code}: {exc.message}"]
-    lines += [f"  {e['path']}: {e['message']}" for e in details or ()]
-    return click.ClickException("\n".join(lines))
 
 
 @realign.command("list")
@@ -67,30 +60,23 @@ def create(lazy, file: Path, empty: bool) -> None:  # noqa: ANN001
         session = db.session
         territories = dict(session.execute(select(Territory.code, Territory.id)).all())
         accounts = dict(session.execute(select(Account.code, Account.id)).all())
-        try:
-            model = realigning.create_model(session, document["name"], None, now,
-                                            copy_active=not empty)  # fmt: skip
-            for n, rule in enumerate(document.get("rules") or []):
-                territory = territories.get(rule.get("territory"))
-                if territory is None:
-                    raise click.ClickException(
-                        f"rules[{n}]: unknown territory {rule.get('territory')!r}"
-                    )
-                realigning.add_rule(session, model.id, territory, int(rule.get("priority", 0)),
-                                    rule.get("condition"), None, now)  # fmt: skip
-            for n, placed in enumerate(document.get("placements") or []):
-                account = accounts.get(placed.get("account"))
-                territory = territories.get(placed.get("territory"))
-                if account is None or territory is None:
-                    raise click.ClickException(f"placements[{n}]: unknown account or territory")
-                realigning.place(session, model.id, account, territory, placed.get("reason"),
-                                 None, now)  # fmt: skip
-        except DomainError as exc:
-            session.rollback()
-            raise _fail(exc) from None
-        except click.ClickException:
-            session.rollback()
-            raise
+        model = realigning.create_model(session, document["name"], None, now,
+                                        copy_active=not empty)  # fmt: skip
+        for n, rule in enumerate(document.get("rules") or []):
+            territory = territories.get(rule.get("territory"))
+            if territory is None:
+                raise click.ClickException(
+                    f"rules[{n}]: unknown territory {rule.get('territory')!r}"
+                )
+            realigning.add_rule(session, model.id, territory, int(rule.get("priority", 0)),
+                                rule.get("condition"), None, now)  # fmt: skip
+        for n, placed in enumerate(document.get("placements") or []):
+            account = accounts.get(placed.get("account"))
+            territory = territories.get(placed.get("territory"))
+            if account is None or territory is None:
+                raise click.ClickException(f"placements[{n}]: unknown account or territory")
+            realigning.place(session, model.id, account, territory, placed.get("reason"),
+                             None, now)  # fmt: skip
         session.commit()
         click.echo(f"drafted model {model.id}: {document['name']}")
 
@@ -104,10 +90,7 @@ def diff(lazy, model_id: str, accounts: bool) -> None:  # noqa: ANN001
     from sqlalchemy import select
 
     with lazy.app.app_context():
-        try:
-            found = realigning.dry_run(db.session, model_id)
-        except DomainError as exc:
-            raise _fail(exc) from None
+        found = realigning.dry_run(db.session, model_id)
         codes = dict(db.session.execute(select(Territory.id, Territory.code)).all())
         summary = found.summary()
         click.echo(
@@ -134,12 +117,8 @@ def diff(lazy, model_id: str, accounts: bool) -> None:  # noqa: ANN001
 def schedule(lazy, model_id: str, effective) -> None:  # noqa: ANN001
     """Make MODEL_ID take effect on EFFECTIVE (YYYY-MM-DD, today or later)."""
     with lazy.app.app_context():
-        try:
-            model = realigning.schedule(db.session, model_id, effective.date(), None, today(),
-                                        utcnow())  # fmt: skip
-        except DomainError as exc:
-            db.session.rollback()
-            raise _fail(exc) from None
+        model = realigning.schedule(db.session, model_id, effective.date(), None, today(),
+                                    utcnow())  # fmt: skip
         db.session.commit()
         click.echo(f"model {model.id} takes effect on {model.effective_date.isoformat()}")
 
@@ -150,12 +129,8 @@ def schedule(lazy, model_id: str, effective) -> None:  # noqa: ANN001
 def activate(lazy, model_id: str) -> None:  # noqa: ANN001
     """Activate MODEL_ID now (a scheduled one once its date has come)."""
     with lazy.app.app_context():
-        try:
-            found = realigning.activate(db.session, model_id, None, today(), utcnow(),
-                                        lazy.app.config["TIMEZONE"])  # fmt: skip
-        except DomainError as exc:
-            db.session.rollback()
-            raise _fail(exc) from None
+        found = realigning.activate(db.session, model_id, None, today(), utcnow(),
+                                    lazy.app.config["TIMEZONE"])  # fmt: skip
         db.session.commit()
         click.echo(f"model {model_id} is active: {len(found.moves)} accounts moved")
 
@@ -166,11 +141,7 @@ def activate(lazy, model_id: str) -> None:  # noqa: ANN001
 def cancel(lazy, model_id: str) -> None:  # noqa: ANN001
     """Cancel a draft or scheduled model."""
     with lazy.app.app_context():
-        try:
-            realigning.cancel(db.session, model_id, None, utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            raise _fail(exc) from None
+        realigning.cancel(db.session, model_id, None, utcnow())
         db.session.commit()
         click.echo(f"model {model_id} cancelled")
 

@@ -12,19 +12,18 @@ from sfa.db import db
 from sfa.forecasts import insights, planning, services
 from sfa.forecasts import snapshots as snapshotting
 from sfa.forecasts.models import FORECAST_CATEGORIES
-from sfa.http.access import current_principal
+from sfa.http.access import current_principal, current_user_id
 from sfa.http.endpoints import endpoint
-from sfa.wire_fields import AmountField, StrictInteger, Text
+from sfa.wire_fields import RECORD_ID, AmountField, StrictInteger, Text
 
 bp = Blueprint("forecasting", __name__, url_prefix="/api/v1/forecasting")
 READERS = frozenset({"rep", "manager", "admin"})
 PLANNERS = frozenset({"manager", "admin"})
-_id = validate.Length(min=1, max=36)
 _month = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
 
 
 class WindowSchema(Schema):
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     from_ = Text(required=True, data_key="from", validate=_month)
     to = Text(required=True, validate=_month)
     product_line = Text(load_default=None, validate=validate.Length(min=1, max=64))
@@ -32,7 +31,7 @@ class WindowSchema(Schema):
 
 class QuotaSchema(Schema):
     id = fields.String(dump_only=True)
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     period = Text(required=True, validate=_month)
     product_line = Text(required=True, validate=validate.Length(min=1, max=64))
     amount = AmountField(required=True, validate=validate.Range(min=0))
@@ -40,7 +39,7 @@ class QuotaSchema(Schema):
 
 
 class SpreadSchema(Schema):
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     year = StrictInteger(required=True, validate=validate.Range(min=2000, max=2100))
     product_line = Text(required=True, validate=validate.Length(min=1, max=64))
     annual_amount = AmountField(required=True, validate=validate.Range(min=0))
@@ -57,7 +56,7 @@ class QuotaListSchema(Schema):
 
 class AdjustmentSchema(Schema):
     id = fields.String(dump_only=True)
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     period = Text(required=True, validate=_month)
     product_line = Text(required=True, validate=validate.Length(min=1, max=64))
     category = fields.String(required=True, validate=validate.OneOf(FORECAST_CATEGORIES))
@@ -75,7 +74,7 @@ class ResetSchema(Schema):
 
 
 class HistoryQuerySchema(Schema):
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     from_ = Text(required=True, data_key="from", validate=_month)
     to = Text(required=True, validate=_month)
 
@@ -205,12 +204,12 @@ def adjustments(query: dict):
 
 
 class ComplianceQuerySchema(Schema):
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=365))
 
 
 class TerritoryQuerySchema(Schema):
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
 
 
 @endpoint(
@@ -290,8 +289,8 @@ class SnapshotListSchema(Schema):
 
 
 class SnapshotDiffSchema(WindowSchema):
-    before = Text(required=True, validate=_id)
-    after = Text(required=True, validate=_id)
+    before = Text(required=True, validate=RECORD_ID)
+    after = Text(required=True, validate=RECORD_ID)
 
 
 @endpoint(bp, "/snapshots", roles=READERS, summary="Forecast snapshots, newest first",
@@ -311,7 +310,7 @@ def snapshots():
     body_required=False,
 )
 def take_snapshot():
-    snapshot = snapshotting.take(db.session, current_principal().user_id, today(), utcnow())
+    snapshot = snapshotting.take(db.session, current_user_id(), today(), utcnow())
     db.session.commit()
     return snapshot
 

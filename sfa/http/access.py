@@ -15,6 +15,11 @@ def current_principal() -> Principal:
     return g.principal
 
 
+def current_user_id() -> str:
+    """Who the audit trail names for this request's changes."""
+    return g.principal.user_id
+
+
 def reject_nul_characters() -> None:
     """A NUL in the path or query is never meaningful, and PostgreSQL cannot compare text
     with one: refuse it up front (bodies are checked field by field by the schemas)."""

@@ -22,6 +22,7 @@ from sfa.db import db, run_with_retry
 from sfa.errors import BadRequest, ValidationFailed, flatten_messages
 
 ALL_ROLES = frozenset({"rep", "manager", "admin", "erp"})
+ADMIN_ONLY = frozenset({"admin"})
 PUBLIC: frozenset[str] = frozenset()
 
 

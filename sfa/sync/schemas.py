@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from sfa.forecasts.models import FORECAST_CATEGORIES
-from sfa.wire_fields import AmountField, StrictBoolean, StrictInteger, Text
+from sfa.wire_fields import RECORD_ID, AmountField, StrictBoolean, StrictInteger, Text
 
 MAX_PAGE = 5000
 
@@ -27,7 +27,6 @@ class PullResponseSchema(Schema):
 
 # What a device may send -----------------------------------------------------------------
 
-_id = validate.Length(min=1, max=36)
 _opt = {"load_default": None, "allow_none": True}
 
 
@@ -45,7 +44,7 @@ class MutationSchema(Schema):
     id = Text(required=True, validate=validate.Length(min=1, max=64))
     entity = Text(required=True, validate=validate.Length(min=1, max=40))
     op = fields.String(required=True, validate=validate.OneOf(("create", "update", "delete")))
-    record_id = Text(required=True, validate=_id)
+    record_id = Text(required=True, validate=RECORD_ID)
     base_revision = StrictInteger(
         load_default=None, allow_none=True, validate=validate.Range(min=0)
     )
@@ -54,7 +53,7 @@ class MutationSchema(Schema):
 
 
 class SampleSchema(Schema):
-    product_id = Text(required=True, validate=_id)
+    product_id = Text(required=True, validate=RECORD_ID)
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=1_000_000))
 
 
@@ -65,7 +64,7 @@ class AccountFields(Schema):
 
 
 class ContactFields(Schema):
-    account_id = Text(validate=_id)
+    account_id = Text(validate=RECORD_ID)
     name = Text(validate=validate.Length(min=1, max=200))
     specialty = Text(allow_none=True, validate=validate.Length(max=100))
     phone = Text(allow_none=True, validate=validate.Length(max=40))
@@ -74,7 +73,7 @@ class ContactFields(Schema):
 
 
 class OrderFields(Schema):
-    account_id = Text(validate=_id)
+    account_id = Text(validate=RECORD_ID)
     placed_at = _when()
     requested_delivery_date = fields.Date(allow_none=True)
     notes = Text(allow_none=True, validate=validate.Length(max=2000))
@@ -83,8 +82,8 @@ class OrderFields(Schema):
 
 
 class OrderLineFields(Schema):
-    order_id = Text(validate=_id)
-    product_id = Text(validate=_id)
+    order_id = Text(validate=RECORD_ID)
+    product_id = Text(validate=RECORD_ID)
     quantity = StrictInteger(validate=validate.Range(min=1, max=1_000_000))
     bonus_quantity = StrictInteger(validate=validate.Range(min=0, max=1_000_000))
     shown_unit_price = AmountField(allow_none=True, validate=validate.Range(min=0))
@@ -92,14 +91,14 @@ class OrderLineFields(Schema):
 
 
 class VisitFields(Schema):
-    account_id = Text(validate=_id)
-    contact_id = Text(allow_none=True, validate=_id)
+    account_id = Text(validate=RECORD_ID)
+    contact_id = Text(allow_none=True, validate=RECORD_ID)
     planned_at = _when()
     started_at = _when()
     ended_at = _when()
     outcome = Text(allow_none=True, validate=validate.Length(max=40))
     notes = Text(allow_none=True, validate=validate.Length(max=4000))
-    products_discussed = fields.List(Text(validate=_id), validate=validate.Length(max=100))
+    products_discussed = fields.List(Text(validate=RECORD_ID), validate=validate.Length(max=100))
     samples = fields.List(fields.Nested(SampleSchema), validate=validate.Length(max=100))
 
 

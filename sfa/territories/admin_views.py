@@ -11,23 +11,17 @@ from sfa import audit
 from sfa.columns import utcnow
 from sfa.db import db
 from sfa.errors import NotFound
-from sfa.http.access import current_principal
-from sfa.http.endpoints import endpoint
+from sfa.http.access import current_user_id
+from sfa.http.endpoints import ADMIN_ONLY, endpoint
 from sfa.territories import history, people, realign, tree
 from sfa.territories.models import (
     ASSIGNMENT_ROLES,
     TERRITORY_TYPES,
 )
 from sfa.territories.schemas import TerritorySchema
-from sfa.wire_fields import StrictBoolean, Text
+from sfa.wire_fields import RECORD_ID, StrictBoolean, Text
 
 bp = Blueprint("territory_admin", __name__, url_prefix="/api/v1/admin")
-ADMIN = frozenset({"admin"})
-_id = validate.Length(min=1, max=36)
-
-
-def _actor() -> str:
-    return current_principal().user_id
 
 
 # the tree --------------------------------------------------------------------------------
@@ -37,18 +31,18 @@ class TerritoryCreateSchema(Schema):
     code = Text(required=True, validate=validate.Length(min=1, max=64))
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True, validate=validate.OneOf(TERRITORY_TYPES))
-    parent_id = Text(load_default=None, allow_none=True, validate=_id)
+    parent_id = Text(load_default=None, allow_none=True, validate=RECORD_ID)
 
 
 class MoveSchema(Schema):
-    parent_id = Text(required=True, allow_none=True, validate=_id)
+    parent_id = Text(required=True, allow_none=True, validate=RECORD_ID)
 
 
 @endpoint(
     bp,
     "/territories",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Add a territory to the tree",
     body=TerritoryCreateSchema(),
     response=TerritorySchema(),
@@ -56,7 +50,7 @@ class MoveSchema(Schema):
 )
 def add_territory(body: dict):
     territory = tree.add_territory(
-        db.session, body["code"], body["name"], body["type"], body["parent_id"], _actor(),
+        db.session, body["code"], body["name"], body["type"], body["parent_id"], current_user_id(),
         utcnow(),
     )  # fmt: skip
     db.session.commit()
@@ -67,13 +61,15 @@ def add_territory(body: dict):
     bp,
     "/territories/<territory_id>/move",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Move a territory and its whole subtree under another parent (null: a root)",
     body=MoveSchema(),
     response=TerritorySchema(),
 )
 def move_territory(territory_id: str, body: dict):
-    territory = tree.move_subtree(db.session, territory_id, body["parent_id"], _actor(), utcnow())
+    territory = tree.move_subtree(
+        db.session, territory_id, body["parent_id"], current_user_id(), utcnow()
+    )
     db.session.commit()
     return territory
 
@@ -83,8 +79,8 @@ def move_territory(territory_id: str, body: dict):
 
 class AssignmentSchema(Schema):
     id = fields.String(dump_only=True)
-    user_id = Text(required=True, validate=_id)
-    territory_id = Text(required=True, validate=_id)
+    user_id = Text(required=True, validate=RECORD_ID)
+    territory_id = Text(required=True, validate=RECORD_ID)
     role = fields.String(required=True, validate=validate.OneOf(ASSIGNMENT_ROLES))
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
@@ -95,8 +91,8 @@ class AssignmentEndSchema(Schema):
 
 
 class AssignmentQuerySchema(Schema):
-    user_id = Text(load_default=None, validate=_id)
-    territory_id = Text(load_default=None, validate=_id)
+    user_id = Text(load_default=None, validate=RECORD_ID)
+    territory_id = Text(load_default=None, validate=RECORD_ID)
 
 
 class AssignmentListSchema(Schema):
@@ -106,7 +102,7 @@ class AssignmentListSchema(Schema):
 @endpoint(
     bp,
     "/assignments",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Who is assigned where, in what role, when",
     query=AssignmentQuerySchema(),
     response=AssignmentListSchema(),
@@ -119,14 +115,14 @@ def list_assignments(query: dict):
     bp,
     "/assignments",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Assign a user to a territory with a role, over a validity period",
     body=AssignmentSchema(),
     response=AssignmentSchema(),
     status=201,
 )
 def add_assignment(body: dict):
-    assignment = people.assign(db.session, **body, actor=_actor(), now=utcnow())
+    assignment = people.assign(db.session, **body, actor=current_user_id(), now=utcnow())
     db.session.commit()
     return assignment
 
@@ -135,13 +131,15 @@ def add_assignment(body: dict):
     bp,
     "/assignments/<assignment_id>",
     method="PATCH",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="End an assignment on a date (or reopen it with null)",
     body=AssignmentEndSchema(),
     response=AssignmentSchema(),
 )
 def end_assignment(assignment_id: str, body: dict):
-    assignment = people.set_end(db.session, assignment_id, body["valid_to"], _actor(), utcnow())
+    assignment = people.set_end(
+        db.session, assignment_id, body["valid_to"], current_user_id(), utcnow()
+    )
     db.session.commit()
     return assignment
 
@@ -157,19 +155,23 @@ class ExcludeSchema(Schema):
     bp,
     "/accounts/<account_id>/realignment",
     method="PATCH",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Exclude an account from realignment (it stays where it is), or include it again",
     body=ExcludeSchema(),
 )
 def exclude(account_id: str, body: dict):
     account = realign.set_excluded(
-        db.session, account_id, body["exclude_from_realignment"], _actor(), utcnow()
+        db.session,
+        account_id,
+        body["exclude_from_realignment"],
+        current_user_id(),
+        utcnow(),
     )
     db.session.commit()
     return {"account_id": account.id, "exclude_from_realignment": account.exclude_from_realignment}
 
 
-@endpoint(bp, "/accounts/<account_id>/territory-history", roles=ADMIN,
+@endpoint(bp, "/accounts/<account_id>/territory-history", roles=ADMIN_ONLY,
           summary="Which territory owned the account, period by period")  # fmt: skip
 def territory_history(account_id: str):
     periods = history.periods(db.session, account_id)
@@ -195,7 +197,7 @@ class AuditQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-@endpoint(bp, "/audit", roles=ADMIN, summary="The audit trail, newest first",
+@endpoint(bp, "/audit", roles=ADMIN_ONLY, summary="The audit trail, newest first",
           query=AuditQuerySchema())  # fmt: skip
 def audit_trail(query: dict):
     entries = audit.entries(

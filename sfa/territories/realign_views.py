@@ -9,18 +9,12 @@ from marshmallow import Schema, fields, validate
 from sfa.clock import today
 from sfa.columns import utcnow
 from sfa.db import db
-from sfa.http.access import current_principal
-from sfa.http.endpoints import endpoint
+from sfa.http.access import current_user_id
+from sfa.http.endpoints import ADMIN_ONLY, endpoint
 from sfa.territories import realign
-from sfa.wire_fields import StrictBoolean, StrictInteger, Text
+from sfa.wire_fields import RECORD_ID, StrictBoolean, StrictInteger, Text
 
 bp = Blueprint("realignment", __name__, url_prefix="/api/v1/admin")
-ADMIN = frozenset({"admin"})
-_id = validate.Length(min=1, max=36)
-
-
-def _actor() -> str:
-    return current_principal().user_id
 
 
 class ModelSchema(Schema):
@@ -41,7 +35,7 @@ class ModelListSchema(Schema):
 
 class RuleSchema(Schema):
     id = fields.String(dump_only=True)
-    territory_id = Text(required=True, validate=_id)
+    territory_id = Text(required=True, validate=RECORD_ID)
     priority = StrictInteger(load_default=0, validate=validate.Range(min=-1000000, max=1000000))
     condition = fields.Dict(required=True)
 
@@ -51,8 +45,8 @@ class RuleListSchema(Schema):
 
 
 class PlacementSchema(Schema):
-    account_id = Text(required=True, validate=_id)
-    territory_id = Text(required=True, allow_none=True, validate=_id)
+    account_id = Text(required=True, validate=RECORD_ID)
+    territory_id = Text(required=True, allow_none=True, validate=RECORD_ID)
     reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
@@ -64,7 +58,7 @@ class DiffQuerySchema(Schema):
     accounts = StrictBoolean(load_default=True)  # false: counts only
 
 
-@endpoint(bp, "/realignments", roles=ADMIN, summary="Territory models, newest first",
+@endpoint(bp, "/realignments", roles=ADMIN_ONLY, summary="Territory models, newest first",
           response=ModelListSchema())  # fmt: skip
 def list_models():
     return {"items": realign.models(db.session)}
@@ -74,7 +68,7 @@ def list_models():
     bp,
     "/realignments",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Draft a territory model (a copy of the active one's rules unless copy_active=false)",
     body=ModelSchema(),
     response=ModelSchema(),
@@ -82,19 +76,23 @@ def list_models():
 )
 def create_model(body: dict):
     model = realign.create_model(
-        db.session, body["name"], _actor(), utcnow(), copy_active=body["copy_active"]
+        db.session,
+        body["name"],
+        current_user_id(),
+        utcnow(),
+        copy_active=body["copy_active"],
     )
     db.session.commit()
     return model
 
 
-@endpoint(bp, "/realignments/<model_id>", roles=ADMIN, summary="One territory model",
+@endpoint(bp, "/realignments/<model_id>", roles=ADMIN_ONLY, summary="One territory model",
           response=ModelSchema())  # fmt: skip
 def get_model(model_id: str):
     return realign.get_model(db.session, model_id)
 
 
-@endpoint(bp, "/realignments/<model_id>/rules", roles=ADMIN,
+@endpoint(bp, "/realignments/<model_id>/rules", roles=ADMIN_ONLY,
           summary="A model's assignment rules", response=RuleListSchema())  # fmt: skip
 def list_rules(model_id: str):
     return {"items": realign.rules_of(db.session, model_id)}
@@ -104,7 +102,7 @@ def list_rules(model_id: str):
     bp,
     "/realignments/<model_id>/rules",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Add an assignment rule to a draft model",
     body=RuleSchema(),
     response=RuleSchema(),
@@ -113,16 +111,16 @@ def list_rules(model_id: str):
 def add_rule(model_id: str, body: dict):
     rule = realign.add_rule(
         db.session, model_id, body["territory_id"], body["priority"], body["condition"],
-        _actor(), utcnow(),
+        current_user_id(), utcnow(),
     )  # fmt: skip
     db.session.commit()
     return rule
 
 
-@endpoint(bp, "/realignments/<model_id>/rules/<rule_id>", method="DELETE", roles=ADMIN,
+@endpoint(bp, "/realignments/<model_id>/rules/<rule_id>", method="DELETE", roles=ADMIN_ONLY,
           summary="Remove a rule from a draft model", status=204)  # fmt: skip
 def remove_rule(model_id: str, rule_id: str):
-    realign.remove_rule(db.session, model_id, rule_id, _actor(), utcnow())
+    realign.remove_rule(db.session, model_id, rule_id, current_user_id(), utcnow())
     db.session.commit()
     return current_app.response_class(status=204)
 
@@ -131,7 +129,7 @@ def remove_rule(model_id: str, rule_id: str):
     bp,
     "/realignments/<model_id>/placements",
     method="POST",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Place an account by hand in a draft model (territory_id null: remove)",
     body=PlacementSchema(),
     status=204,
@@ -139,13 +137,13 @@ def remove_rule(model_id: str, rule_id: str):
 def place_account(model_id: str, body: dict):
     realign.place(
         db.session, model_id, body["account_id"], body["territory_id"], body["reason"],
-        _actor(), utcnow(),
+        current_user_id(), utcnow(),
     )  # fmt: skip
     db.session.commit()
     return current_app.response_class(status=204)
 
 
-@endpoint(bp, "/realignments/<model_id>/placements", roles=ADMIN,
+@endpoint(bp, "/realignments/<model_id>/placements", roles=ADMIN_ONLY,
           summary="A model's manual placements")  # fmt: skip
 def list_placements(model_id: str):
     return {
@@ -159,7 +157,7 @@ def list_placements(model_id: str):
 @endpoint(
     bp,
     "/realignments/<model_id>/diff",
-    roles=ADMIN,
+    roles=ADMIN_ONLY,
     summary="Dry run: what activating the model would change, per territory (changes nothing)",
     query=DiffQuerySchema(),
 )
@@ -173,33 +171,38 @@ def diff(model_id: str, query: dict):
     return body
 
 
-@endpoint(bp, "/realignments/<model_id>/schedule", method="POST", roles=ADMIN,
+@endpoint(bp, "/realignments/<model_id>/schedule", method="POST", roles=ADMIN_ONLY,
           summary="Schedule a model to take effect on a date (today or later)",
           body=ScheduleSchema(), response=ModelSchema())  # fmt: skip
 def schedule(model_id: str, body: dict):
     model = realign.schedule(
-        db.session, model_id, body["effective_date"], _actor(), today(), utcnow()
+        db.session, model_id, body["effective_date"], current_user_id(), today(), utcnow()
     )
     db.session.commit()
     return model
 
 
-@endpoint(bp, "/realignments/<model_id>/activate", method="POST", roles=ADMIN,
+@endpoint(bp, "/realignments/<model_id>/activate", method="POST", roles=ADMIN_ONLY,
           summary="Activate a model now (a scheduled one once its date has come)",
           body_required=False)  # fmt: skip
 def activate(model_id: str):
     found = realign.activate(
-        db.session, model_id, _actor(), today(), utcnow(), current_app.config["TIMEZONE"]
+        db.session,
+        model_id,
+        current_user_id(),
+        today(),
+        utcnow(),
+        current_app.config["TIMEZONE"],
     )
     db.session.commit()
     return {"model": ModelSchema().dump(realign.get_model(db.session, model_id)),
             **found.summary()}  # fmt: skip
 
 
-@endpoint(bp, "/realignments/<model_id>/cancel", method="POST", roles=ADMIN,
+@endpoint(bp, "/realignments/<model_id>/cancel", method="POST", roles=ADMIN_ONLY,
           summary="Cancel a draft or scheduled model", response=ModelSchema(),
           body_required=False)  # fmt: skip
 def cancel(model_id: str):
-    model = realign.cancel(db.session, model_id, _actor(), utcnow())
+    model = realign.cancel(db.session, model_id, current_user_id(), utcnow())
     db.session.commit()
     return model
